@@ -1,0 +1,14 @@
+"""mxlite: Apache MXNet's Symbol / NDArray / Module API and file formats, on numpy.
+
+``import mxlite as mx`` and MXNet 1.x code runs; every MXNet file loads and saves as MXNet
+wrote it.
+"""
+
+from . import attribute, base, compat, context, name, ndarray, npx, random, symbol, util
+from . import ndarray as nd
+from . import symbol as sym
+from .attribute import AttrScope
+from .base import MXNetError
+from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus
+
+__version__ = "0.1.0"

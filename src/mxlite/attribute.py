@@ -1,0 +1,5 @@
+"""Placeholder: mx.AttrScope (owned by the Symbol work)."""
+
+
+class AttrScope:  # replaced by the Symbol work
+    pass

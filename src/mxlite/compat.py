@@ -1,0 +1,1 @@
+"""Placeholder: mx.compat (owned by the array-file work)."""

@@ -1,0 +1,1 @@
+"""Placeholder: mx.name (owned by the Symbol work)."""

@@ -1,0 +1,1 @@
+"""Placeholder: elemwise operators (owned by the ops work)."""

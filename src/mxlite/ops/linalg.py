@@ -1,0 +1,1 @@
+"""Placeholder: linalg operators (owned by the ops work)."""

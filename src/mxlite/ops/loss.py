@@ -1,0 +1,1 @@
+"""Placeholder: loss operators (owned by the ops work)."""

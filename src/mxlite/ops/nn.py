@@ -1,0 +1,1 @@
+"""Placeholder: nn operators (owned by the ops work)."""

@@ -1,0 +1,1 @@
+"""Placeholder: reduce operators (owned by the ops work)."""

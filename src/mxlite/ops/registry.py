@@ -1,0 +1,479 @@
+"""The operator registry: the one description of every operator.
+
+``mx.sym.<op>``, ``mx.nd.<op>``, symbol JSON parsing and printing, shape/type inference and
+the executor all read the entry an op file declares here. An entry says:
+
+- its canonical name and aliases (``elemwise_add`` also answers to ``_Plus``, ``_add``);
+- its typed parameters, parsed from the strings MXNet stores in ``attrs`` (``"(3, 3)"``,
+  ``"False"``, ``"2e-05"``). The strings themselves are kept on the graph node so a round
+  trip keeps the user's spelling; parsed values are derived from them;
+- its input names (some depend on parameters: ``no_bias``, ``num_args``), which of them are
+  auxiliary states, and attributes given to the variables it auto-creates;
+- its outputs (count and names) and how many of them a symbol shows;
+- shape and dtype inference, forward and backward.
+
+Shape conventions for inference: a shape is a tuple of ints, ``None`` when nothing is known,
+and a known-rank shape may hold ``0`` for an unknown dimension (MXNet's legacy convention, what
+``infer_shape_partial`` reports). Dtypes are ``numpy.dtype`` or ``None`` when unknown.
+
+Kernel conventions: ``forward(attrs, inputs, ctx) -> list of outputs`` on numpy arrays, aux
+states among ``inputs`` and updated in place; ``backward(attrs, out_grads, inputs, outputs,
+ctx) -> list of input gradients`` (``None`` for an input that gets none). ``ctx`` is an
+:class:`OpContext` carrying ``is_train``, the random generator and whatever forward saved.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..base import MXNetError
+
+__all__ = [
+    "REQUIRED", "ParamType", "Int", "Float", "Bool", "Str", "Enum", "Shape", "FloatTuple",
+    "DType", "Optional", "Param", "Attrs", "Op", "OpContext", "register", "get", "find",
+    "all_ops", "merge_shape", "merge_dtype",
+]
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+# ----------------------------------------------------------------------------------------
+# Parameter types: parse MXNet's attribute strings (and Python values) into typed values.
+
+
+class ParamType:
+    """Parses one parameter's value from MXNet's string form or a Python value."""
+
+    name = "any"
+
+    def parse(self, value: Any) -> Any:
+        return value
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Int(ParamType):
+    name = "int"
+
+    def parse(self, value: Any) -> int:
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, (int, np.integer)):
+            return int(value)
+        s = str(value).strip()
+        try:
+            return int(s)
+        except ValueError:
+            f = float(s)  # MXNet's parser takes "3.0" for an int; reject "3.5"
+            if f != int(f):
+                raise ValueError(f"{s!r} is not an integer") from None
+            return int(f)
+
+
+class Float(ParamType):
+    name = "float"
+
+    def parse(self, value: Any) -> float:
+        if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+            return float(value)
+        s = str(value).strip()
+        low = s.lower()
+        if low in ("inf", "+inf", "infinity"):
+            return math.inf
+        if low in ("-inf", "-infinity"):
+            return -math.inf
+        return float(s)
+
+
+class Bool(ParamType):
+    name = "boolean"
+    _true = {"true", "1"}
+    _false = {"false", "0"}
+
+    def parse(self, value: Any) -> bool:
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        if isinstance(value, (int, np.integer)):
+            return bool(value)
+        s = str(value).strip().lower()
+        if s in self._true:
+            return True
+        if s in self._false:
+            return False
+        raise ValueError(f"{value!r} is not a boolean (expected True/False/1/0)")
+
+
+class Str(ParamType):
+    name = "string"
+
+    def parse(self, value: Any) -> str:
+        return str(value)
+
+
+class Enum(ParamType):
+    def __init__(self, *choices: str):
+        self.choices = choices
+        self.name = "{" + ", ".join(repr(c) for c in choices) + "}"
+
+    def parse(self, value: Any) -> str:
+        s = str(value).strip().strip("'\"")
+        if s not in self.choices:
+            raise ValueError(f"{value!r} is not one of {', '.join(map(repr, self.choices))}")
+        return s
+
+
+def _literal(s: str) -> Any:
+    s = s.strip()
+    if s in ("None", ""):
+        return None
+    try:
+        return ast.literal_eval(s)
+    except (ValueError, SyntaxError):
+        raise ValueError(f"cannot parse {s!r}") from None
+
+
+class Shape(ParamType):
+    """A tuple of ints: ``"(3, 3)"``, ``"[2]"``, ``"3"`` or a Python tuple/list/int.
+
+    ``None`` (or the string ``"None"``) stays ``None``: MXNet's optional shapes.
+    """
+
+    name = "Shape(tuple)"
+
+    def parse(self, value: Any) -> tuple[int, ...] | None:
+        if isinstance(value, str):
+            value = _literal(value)
+        if value is None:
+            return None
+        if isinstance(value, (int, np.integer)):
+            return (int(value),)
+        try:
+            return tuple(int(Int().parse(v)) for v in value)
+        except TypeError:
+            raise ValueError(f"{value!r} is not a shape") from None
+
+
+class FloatTuple(ParamType):
+    name = "tuple of float"
+
+    def parse(self, value: Any) -> tuple[float, ...] | None:
+        if isinstance(value, str):
+            value = _literal(value)
+        if value is None:
+            return None
+        if isinstance(value, (int, float)):
+            return (float(value),)
+        return tuple(float(v) for v in value)
+
+
+_DTYPE_NAMES = ("float32", "float64", "float16", "uint8", "int8", "int32", "int64", "bool",
+                "int16", "uint16", "uint32", "uint64", "bfloat16")
+
+
+class DType(ParamType):
+    """A dtype name as MXNet spells it (``'float32'``), or a numpy dtype/type."""
+
+    name = "dtype"
+
+    def parse(self, value: Any) -> np.dtype | None:
+        if value is None or (isinstance(value, str) and value.strip() in ("None", "")):
+            return None
+        if isinstance(value, str):
+            s = value.strip().strip("'\"")
+            if s not in _DTYPE_NAMES:
+                raise ValueError(f"{value!r} is not a dtype (expected one of {_DTYPE_NAMES})")
+            if s == "bfloat16":
+                from ..formats.arrays import bfloat16_dtype
+
+                return bfloat16_dtype()
+            return np.dtype(s)
+        return np.dtype(value)
+
+
+class Optional(ParamType):
+    """``None`` or the inner type (MXNet's ``dmlc::optional<T>``)."""
+
+    def __init__(self, inner: ParamType):
+        self.inner = inner
+        self.name = f"None or {inner.name}"
+
+    def parse(self, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and value.strip() == "None"):
+            return None
+        return self.inner.parse(value)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One operator parameter: its type, default (``REQUIRED`` if none) and meaning."""
+
+    type: ParamType
+    default: Any = REQUIRED
+    doc: str = ""
+
+
+class Attrs:
+    """An operator's parsed parameters, by attribute (``attrs.num_hidden``).
+
+    ``raw`` keeps the strings as given, which is what the graph stores and prints.
+    """
+
+    __slots__ = ("_values", "raw", "op")
+
+    def __init__(self, op: Op, values: dict[str, Any], raw: dict[str, str]):
+        object.__setattr__(self, "op", op)
+        object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "raw", raw)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"operator {self.op.name} has no parameter {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Attrs are read-only")
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._values.get(name, default)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def __repr__(self) -> str:
+        return f"Attrs({self.op.name}, {self._values})"
+
+
+class OpContext:
+    """What a kernel sees besides its inputs: mode, randomness, and state saved for backward."""
+
+    __slots__ = ("is_train", "rng", "saved")
+
+    def __init__(self, is_train: bool = False, rng: np.random.Generator | None = None):
+        self.is_train = is_train
+        self.rng = rng
+        self.saved: dict[str, Any] = {}
+
+
+ShapeList = list  # list[tuple[int, ...] | None]
+InferShape = Callable[[Attrs, ShapeList, ShapeList], tuple[ShapeList, ShapeList]]
+InferType = Callable[[Attrs, list, list], tuple[list, list]]
+
+
+def _listify(spec: Sequence[str] | Callable[[Attrs], Sequence[str]], attrs: Attrs) -> list[str]:
+    return list(spec(attrs) if callable(spec) else spec)
+
+
+@dataclass
+class Op:
+    """One registered operator. Op files create these through :func:`register`."""
+
+    name: str
+    params: dict[str, Param] = field(default_factory=dict)
+    inputs: Sequence[str] | Callable[[Attrs], Sequence[str]] = ("data",)
+    outputs: Sequence[str] | Callable[[Attrs], Sequence[str]] = ("output",)
+    aliases: tuple[str, ...] = ()
+    aux: Sequence[str] | Callable[[Attrs], Sequence[str]] = ()
+    num_visible_outputs: int | Callable[[Attrs], int] | None = None
+    # Parameter counting a variable number of inputs (``num_args`` of Concat / add_n);
+    # the frontend sets it from the number of positional inputs when the user omits it.
+    key_var_num_args: str | None = None
+    # Extra attributes given to the variables auto-created for named inputs (BatchNorm's
+    # moving_mean gets ``__init__ = ["zero", {}]``), on top of the op's own attributes.
+    input_var_attrs: dict[str, dict[str, str]] = field(default_factory=dict)
+    infer_shape: InferShape | None = None
+    infer_type: InferType | None = None
+    forward: Callable | None = None
+    backward: Callable | None = None
+    doc: str = ""
+
+    # -- parameters -------------------------------------------------------------------
+
+    def parse_attrs(self, raw: dict[str, Any], where: str = "") -> Attrs:
+        """Typed parameters from a node's attributes; hidden ``__x__`` keys are skipped.
+
+        Raises MXNetError naming the operator (and ``where``: node name) on an unknown
+        parameter, a missing required one, or a value that does not parse.
+        """
+        at = f" (node {where!r})" if where else ""
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key.startswith("__") and key.endswith("__"):
+                continue
+            p = self.params.get(key)
+            if p is None:
+                raise MXNetError(
+                    f"operator {self.name}{at}: unknown parameter {key!r}; expected one of "
+                    f"{sorted(self.params)}")
+            try:
+                values[key] = p.type.parse(value)
+            except (ValueError, TypeError) as e:
+                raise MXNetError(
+                    f"operator {self.name}{at}: invalid value {value!r} for parameter {key!r}"
+                    f" (expected {p.type.name}): {e}") from None
+        for key, p in self.params.items():
+            if key not in values:
+                if p.default is REQUIRED:
+                    raise MXNetError(
+                        f"operator {self.name}{at}: required parameter {key!r} "
+                        f"({p.type.name}) is missing")
+                values[key] = p.default
+        return Attrs(self, values, {k: str(v) for k, v in raw.items()})
+
+    # -- structure ----------------------------------------------------------------------
+
+    def list_inputs(self, attrs: Attrs) -> list[str]:
+        return _listify(self.inputs, attrs)
+
+    def list_aux(self, attrs: Attrs) -> list[str]:
+        return _listify(self.aux, attrs)
+
+    def list_outputs(self, attrs: Attrs) -> list[str]:
+        return _listify(self.outputs, attrs)
+
+    def num_outputs(self, attrs: Attrs) -> int:
+        return len(self.list_outputs(attrs))
+
+    def visible_outputs(self, attrs: Attrs) -> int:
+        n = self.num_visible_outputs
+        if n is None:
+            return self.num_outputs(attrs)
+        return n(attrs) if callable(n) else n
+
+    # -- inference ----------------------------------------------------------------------
+
+    def shapes(self, attrs: Attrs, in_shapes: ShapeList, out_shapes: ShapeList | None = None
+               ) -> tuple[ShapeList, ShapeList]:
+        """Fill in what can be known of input and output shapes (both directions)."""
+        n_out = self.num_outputs(attrs)
+        outs = list(out_shapes) if out_shapes is not None else [None] * n_out
+        if self.infer_shape is None:
+            return list(in_shapes), outs
+        return self.infer_shape(attrs, list(in_shapes), outs)
+
+    def types(self, attrs: Attrs, in_types: list, out_types: list | None = None
+              ) -> tuple[list, list]:
+        n_out = self.num_outputs(attrs)
+        outs = list(out_types) if out_types is not None else [None] * n_out
+        fn = self.infer_type or same_type
+        return fn(attrs, list(in_types), outs)
+
+
+# ----------------------------------------------------------------------------------------
+# The table.
+
+_OPS: dict[str, Op] = {}  # every name and alias -> entry
+_CANONICAL: dict[str, Op] = {}
+
+
+def register(op: Op) -> Op:
+    """Add an entry; its name and aliases must be new."""
+    for n in (op.name, *op.aliases):
+        if n in _OPS:
+            raise MXNetError(f"operator {n!r} is registered twice")
+        _OPS[n] = op
+    _CANONICAL[op.name] = op
+    return op
+
+
+def find(name: str) -> Op | None:
+    _load_families()
+    return _OPS.get(name)
+
+
+def get(name: str) -> Op:
+    """The entry for a name or alias; MXNetError if there is none."""
+    op = find(name)
+    if op is None:
+        raise MXNetError(f"unknown operator {name!r}")
+    return op
+
+
+def all_ops() -> dict[str, Op]:
+    """Canonical name -> entry, for every registered operator."""
+    _load_families()
+    return dict(_CANONICAL)
+
+
+def all_names() -> dict[str, Op]:
+    """Every name and alias -> entry."""
+    _load_families()
+    return dict(_OPS)
+
+
+_loaded = False
+
+
+def _load_families() -> None:
+    # Op families register on import; importing them lazily keeps registry.py importable
+    # from the families themselves.
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        from . import _families  # noqa: F401
+
+
+# ----------------------------------------------------------------------------------------
+# Inference helpers shared by the families.
+
+
+def merge_shape(a: tuple | None, b: tuple | None, what: str = "") -> tuple | None:
+    """The most specific shape consistent with both; MXNetError if they disagree.
+
+    ``None`` is unknown; a ``0`` dim is an unknown dim of a known rank.
+    """
+    if a is None:
+        return None if b is None else tuple(b)
+    if b is None:
+        return tuple(a)
+    if len(a) != len(b):
+        raise MXNetError(f"shape mismatch{' for ' + what if what else ''}: "
+                         f"{tuple(a)} vs {tuple(b)}")
+    out = []
+    for x, y in zip(a, b):
+        if x == 0:
+            out.append(y)
+        elif y == 0 or x == y:
+            out.append(x)
+        else:
+            raise MXNetError(f"shape mismatch{' for ' + what if what else ''}: "
+                             f"{tuple(a)} vs {tuple(b)}")
+    return tuple(out)
+
+
+def merge_dtype(a: np.dtype | None, b: np.dtype | None, what: str = "") -> np.dtype | None:
+    if a is None:
+        return b
+    if b is None or a == b:
+        return a
+    raise MXNetError(f"dtype mismatch{' for ' + what if what else ''}: {a} vs {b}")
+
+
+def same_shape(attrs: Attrs, ins: ShapeList, outs: ShapeList) -> tuple[ShapeList, ShapeList]:
+    """Every input and output has one shape (elementwise ops)."""
+    s = None
+    names = attrs.op.list_inputs(attrs)
+    for i, x in enumerate([*ins, *outs]):
+        s = merge_shape(s, x, f"{attrs.op.name} input {names[i] if i < len(names) else i}")
+    return [s] * len(ins), [s] * len(outs)
+
+
+def same_type(attrs: Attrs, ins: list, outs: list) -> tuple[list, list]:
+    """Every input and output has one dtype (the default)."""
+    t = None
+    for x in [*ins, *outs]:
+        t = merge_dtype(t, x, attrs.op.name)
+    return [t] * len(ins), [t] * len(outs)

@@ -1,0 +1,1 @@
+"""Placeholder: tensor operators (owned by the ops work)."""

@@ -1,0 +1,1 @@
+"""Placeholder: mx.random (owned by the NDArray work)."""

@@ -1,0 +1,92 @@
+"""Numpy-shape semantics (``mx.util``): where 0-d and zero-size arrays are real.
+
+MXNet's legacy semantics treat ndim 0 as "unknown shape" and a 0 dim as "unknown dim";
+inside ``np_shape(True)`` (or after ``mx.npx.set_np()``) they are real scalars and
+zero-size arrays, and array files are written with the V3 record magic.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+__all__ = ["is_np_shape", "set_np_shape", "np_shape", "use_np_shape", "is_np_array",
+           "set_np_array", "np_array", "use_np", "set_np", "reset_np"]
+
+_state = threading.local()
+
+
+def is_np_shape() -> bool:
+    return getattr(_state, "np_shape", False)
+
+
+def set_np_shape(active: bool) -> bool:
+    """Turn numpy-shape semantics on or off; returns the previous setting."""
+    prev = is_np_shape()
+    _state.np_shape = bool(active)
+    return prev
+
+
+def is_np_array() -> bool:
+    return getattr(_state, "np_array", False)
+
+
+def set_np_array(active: bool) -> bool:
+    prev = is_np_array()
+    _state.np_array = bool(active)
+    return prev
+
+
+class _Scope:
+    def __init__(self, setter, active: bool):
+        self._setter = setter
+        self._active = active
+        self._prev: bool | None = None
+
+    def __enter__(self):
+        self._prev = self._setter(self._active)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._setter(self._prev)
+
+
+def np_shape(active: bool = True) -> _Scope:
+    """``with mx.util.np_shape(True):`` numpy-shape semantics inside the block."""
+    return _Scope(set_np_shape, active)
+
+
+def np_array(active: bool = True) -> _Scope:
+    return _Scope(set_np_array, active)
+
+
+def use_np_shape(func):
+    """Decorator: run ``func`` under numpy-shape semantics."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with np_shape(True):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def use_np(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with np_shape(True), np_array(True):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def set_np(shape: bool = True, array: bool = True) -> None:
+    """``mx.npx.set_np()``: numpy shape (and array) semantics from here on."""
+    set_np_shape(shape)
+    set_np_array(array)
+
+
+def reset_np() -> None:
+    """``mx.npx.reset_np()``: back to MXNet's legacy semantics."""
+    set_np_shape(False)
+    set_np_array(False)
