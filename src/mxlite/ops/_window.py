@@ -1,0 +1,335 @@
+"""Sliding-window kernels: convolution, deconvolution and pooling over 1-3 spatial dims.
+
+Arrays arrive in MXNet's channel-first layout (N, C, *spatial). Convolution runs as one BLAS
+GEMM over an im2col matrix built channels-last: the window view ``(N, *out, *kernel, C)`` reads
+C-contiguous runs, which makes the gather several times faster than a channel-first im2col.
+Gradients scatter back with one vectorised add per kernel offset (a loop over at most
+``prod(kernel)`` offsets, never over pixels or batch items). Pooling reduces over the same
+offsets in place, so it never materialises the window tensor.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+__all__ = [
+    "conv_out_size", "pool_out_size", "conv_forward", "conv_backward", "deconv_forward",
+    "deconv_backward", "pool_forward", "pool_backward",
+]
+
+Ints = tuple[int, ...]
+
+
+# -------------------------------------------------------------------------- sizes
+
+
+def conv_out_size(size: int, k: int, stride: int, pad: int, dilate: int) -> int:
+    return (size + 2 * pad - dilate * (k - 1) - 1) // stride + 1
+
+
+def pool_out_size(size: int, k: int, stride: int, pad: int, convention: str) -> int:
+    """MXNet's pooling output length along one axis for ``valid``, ``full`` or ``same``."""
+    if convention == "valid":
+        return (size + 2 * pad - k) // stride + 1
+    if convention == "full":
+        return -(-(size + 2 * pad - k) // stride) + 1
+    return -(-size // stride)  # same
+
+
+# -------------------------------------------------------------------------- helpers
+
+
+def _pad_channels_last(x: np.ndarray, pad: Ints) -> np.ndarray:
+    """(N, C, *S) -> zero-padded (N, *S', C) in one copy."""
+    if not any(pad):
+        return np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    n, c, *spatial = x.shape
+    out = np.zeros((n, *(s + 2 * p for s, p in zip(spatial, pad)), c), dtype=x.dtype)
+    inner = tuple(slice(p, p + s) for s, p in zip(spatial, pad))
+    out[(slice(None), *inner, slice(None))] = np.moveaxis(x, 1, -1)
+    return out
+
+
+def _windows_cl(xp: np.ndarray, out: Ints, kernel: Ints, stride: Ints, dilate: Ints
+                ) -> np.ndarray:
+    """Read-only view (N, *out, *kernel, C) over a channels-last padded array."""
+    sn, *ss, sc = xp.strides
+    shape = (xp.shape[0], *out, *kernel, xp.shape[-1])
+    strides = (sn, *(s * st for s, st in zip(ss, stride)),
+               *(s * d for s, d in zip(ss, dilate)), sc)
+    return as_strided(xp, shape, strides, writeable=False)
+
+
+def _offset_slices(k_index: Ints, out: Ints, stride: Ints, dilate: Ints) -> tuple[slice, ...]:
+    """Spatial slices of the padded input hit by kernel offset ``k_index`` for every output."""
+    return tuple(slice(k * d, k * d + (o - 1) * s + 1, s)
+                 for k, o, s, d in zip(k_index, out, stride, dilate))
+
+
+def _im2col(x: np.ndarray, kernel: Ints, stride: Ints, pad: Ints, dilate: Ints
+            ) -> tuple[np.ndarray, Ints]:
+    """(N*prod(out), prod(kernel)*C) matrix, columns ordered (kernel..., C)."""
+    spatial = x.shape[2:]
+    out = tuple(conv_out_size(s, k, st, p, d)
+                for s, k, st, p, d in zip(spatial, kernel, stride, pad, dilate))
+    xp = _pad_channels_last(x, pad)
+    cols = _windows_cl(xp, out, kernel, stride, dilate)
+    return cols.reshape(x.shape[0] * prod(out), prod(kernel) * x.shape[1]), out
+
+
+def _col2im(dcols: np.ndarray, x_shape: Ints, out: Ints, kernel: Ints, stride: Ints,
+            pad: Ints, dilate: Ints) -> np.ndarray:
+    """Adjoint of :func:`_im2col`: scatter-add columns back into (N, C, *S)."""
+    n, c, *spatial = x_shape
+    padded = tuple(s + 2 * p for s, p in zip(spatial, pad))
+    dxp = np.zeros((n, *padded, c), dtype=dcols.dtype)
+    d = dcols.reshape(n, *out, prod(kernel), c)
+    for i, k_index in enumerate(np.ndindex(*kernel)):
+        dxp[(slice(None), *_offset_slices(k_index, out, stride, dilate))] += d[..., i, :]
+    inner = tuple(slice(p, p + s) for s, p in zip(spatial, pad))
+    return np.moveaxis(dxp[(slice(None), *inner)], -1, 1)
+
+
+def _weight_matrix(w: np.ndarray, groups: int) -> np.ndarray:
+    """(F, C/g, *K) -> (g, prod(K)*C/g, F/g), rows ordered (kernel..., C) like the columns."""
+    f, cg, *kernel = w.shape
+    wg = w.reshape(groups, f // groups, cg, prod(kernel))
+    return wg.transpose(0, 3, 2, 1).reshape(groups, prod(kernel) * cg, f // groups)
+
+
+def _grouped_cols(cols: np.ndarray, kprod: int, groups: int) -> np.ndarray:
+    """(M, K*C) -> (g, M, K*C/g): each group's columns, ordered (kernel..., C/g)."""
+    m = cols.shape[0]
+    c = cols.shape[1] // kprod
+    return cols.reshape(m, kprod, groups, c // groups).transpose(2, 0, 1, 3).reshape(
+        groups, m, kprod * (c // groups))
+
+
+def _to_channel_first(y2d: np.ndarray, n: int, out: Ints) -> np.ndarray:
+    return np.moveaxis(y2d.reshape(n, *out, y2d.shape[-1]), -1, 1)
+
+
+# -------------------------------------------------------------------------- convolution
+
+
+def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Ints,
+                 pad: Ints, dilate: Ints, groups: int = 1) -> np.ndarray:
+    """y[n, f, o] = sum_{c,k} x[n, c, o*stride + k*dilate - pad] * w[f, c, k] + b[f]."""
+    n, c = x.shape[:2]
+    f, cg, *kernel = w.shape
+    kernel = tuple(kernel)
+    if groups > 1 and cg == 1 and f == c:
+        y = _depthwise(x, w, stride, pad, dilate)
+    else:
+        cols, out = _im2col(x, kernel, stride, pad, dilate)
+        wm = _weight_matrix(w, groups)
+        if groups == 1:
+            y2d = cols @ wm[0]
+        else:
+            y2d = np.matmul(_grouped_cols(cols, prod(kernel), groups), wm)
+            y2d = y2d.transpose(1, 0, 2).reshape(cols.shape[0], f)
+        y = _to_channel_first(y2d, n, out)
+    if b is not None:
+        y = y + b.reshape((1, f) + (1,) * len(kernel))
+    return np.ascontiguousarray(y)
+
+
+def _depthwise(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: Ints
+               ) -> np.ndarray:
+    # One channel per group: a GEMM per group would be 1x1 matrices, so multiply-accumulate
+    # one kernel offset at a time over the whole tensor instead.
+    n, c, *spatial = x.shape
+    kernel = w.shape[2:]
+    out = tuple(conv_out_size(s, k, st, p, d)
+                for s, k, st, p, d in zip(spatial, kernel, stride, pad, dilate))
+    xp = _pad_channels_last(x, pad)
+    y = np.zeros((n, *out, c), dtype=np.result_type(x, w))
+    wk = w.reshape(c, prod(kernel))
+    for i, k_index in enumerate(np.ndindex(*kernel)):
+        y += xp[(slice(None), *_offset_slices(k_index, out, stride, dilate))] * wk[:, i]
+    return np.moveaxis(y, -1, 1)
+
+
+def conv_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints,
+                  dilate: Ints, groups: int = 1, need_dx: bool = True, need_dw: bool = True
+                  ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
+    """Gradients (dx, dw, db) of :func:`conv_forward` for the head gradient ``dy``."""
+    n, c = x.shape[:2]
+    f, cg, *kernel = w.shape
+    kernel = tuple(kernel)
+    kprod = prod(kernel)
+    out = dy.shape[2:]
+    fg = f // groups
+    db = dy.sum(axis=(0, *range(2, dy.ndim)))
+    dx = dw = None
+    dyg = _group_rows(dy, groups)  # (g, M, F/g)
+    if need_dw:
+        cols, _ = _im2col(x, kernel, stride, pad, dilate)
+        colsg = cols[None] if groups == 1 else _grouped_cols(cols, kprod, groups)
+        dwm = np.matmul(colsg.transpose(0, 2, 1), dyg)  # (g, K*C/g, F/g)
+        dw = dwm.reshape(groups, kprod, cg, fg).transpose(0, 3, 2, 1).reshape(w.shape)
+    if need_dx:
+        dx = _conv_input_grad(dyg, w, x.shape, out, stride, pad, dilate, groups)
+    return dx, dw, db
+
+
+def _conv_input_grad(dyg: np.ndarray, w: np.ndarray, x_shape: Ints, out: Ints, stride: Ints,
+                     pad: Ints, dilate: Ints, groups: int) -> np.ndarray:
+    """dx of a convolution from the grouped head gradient ``dyg`` (g, M, F/g)."""
+    c = x_shape[1]
+    cg, kernel = w.shape[1], tuple(w.shape[2:])
+    m = dyg.shape[1]
+    dcolsg = np.matmul(dyg, _weight_matrix(w, groups).transpose(0, 2, 1))  # (g, M, K*C/g)
+    dcols = dcolsg.reshape(groups, m, prod(kernel), cg).transpose(1, 2, 0, 3).reshape(
+        m, prod(kernel) * c)
+    return _col2im(dcols, x_shape, out, kernel, stride, pad, dilate)
+
+
+def _group_rows(y: np.ndarray, groups: int) -> np.ndarray:
+    """(N, F, *S) -> (g, N*prod(S), F/g), the layout GEMMs over a head gradient take."""
+    f = y.shape[1]
+    y2d = np.moveaxis(y, 1, -1).reshape(-1, f)
+    return y2d.reshape(-1, groups, f // groups).transpose(1, 0, 2)
+
+
+# -------------------------------------------------------------------------- deconvolution
+
+
+def deconv_out_size(size: int, k: int, stride: int, pad: int, dilate: int, adj: int) -> int:
+    return stride * (size - 1) + dilate * (k - 1) + 1 - 2 * pad + adj
+
+
+def deconv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Ints,
+                   pad: Ints, dilate: Ints, adj: Ints, groups: int = 1) -> np.ndarray:
+    """Transposed convolution: the input-gradient of a convolution whose output is ``x``.
+
+    ``w`` is (C_in, F/g, *K) as MXNet stores Deconvolution weights.
+    """
+    n, c, *spatial = x.shape
+    kernel = tuple(w.shape[2:])
+    f = w.shape[1] * groups
+    out = tuple(deconv_out_size(s, k, st, p, d, a)
+                for s, k, st, p, d, a in zip(spatial, kernel, stride, pad, dilate, adj))
+    y = _conv_input_grad(_group_rows(x, groups), w, (n, f, *out), tuple(spatial), stride,
+                         pad, dilate, groups)
+    if b is not None:
+        y = y + b.reshape((1, f) + (1,) * len(kernel))
+    return np.ascontiguousarray(y)
+
+
+def deconv_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints,
+                    dilate: Ints, groups: int = 1, need_dx: bool = True, need_dw: bool = True
+                    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
+    """Gradients (dx, dw, db) of :func:`deconv_forward`."""
+    db = dy.sum(axis=(0, *range(2, dy.ndim)))
+    dx = dw = None
+    if need_dx:
+        dx = conv_forward(dy, w, None, stride, pad, dilate, groups)
+        dx = dx[(slice(None), slice(None), *(slice(0, s) for s in x.shape[2:]))]
+    if need_dw:
+        # d/dw of <conv_adjoint(x, w), dy> equals the conv weight-gradient with the roles of
+        # image (dy) and head gradient (x) exchanged.
+        _, dw, _ = conv_backward(x, dy, w, stride, pad, dilate, groups, need_dx=False)
+    return dx, dw, db
+
+
+# -------------------------------------------------------------------------- pooling
+
+
+def _pool_geometry(spatial: Ints, kernel: Ints, stride: Ints, pad: Ints, convention: str
+                   ) -> tuple[Ints, Ints, Ints]:
+    """(out, pad_before, pad_after) so every window lies inside the padded input."""
+    out = tuple(pool_out_size(s, k, st, p, convention)
+                for s, k, st, p in zip(spatial, kernel, stride, pad))
+    if convention == "same":
+        pad = tuple(max((o - 1) * st + k - s, 0) // 2
+                    for o, st, k, s in zip(out, stride, kernel, spatial))
+    after = tuple(max((o - 1) * st + k - s - p, p)
+                  for o, st, k, s, p in zip(out, stride, kernel, spatial, pad))
+    return out, tuple(pad), after
+
+
+def _pool_divisor(spatial: Ints, kernel: Ints, stride: Ints, pad: Ints, out: Ints,
+                  count_include_pad: bool, dtype: np.dtype) -> np.ndarray:
+    """Per-output window sizes as MXNet counts them (clipped at the padded or real edge)."""
+    div = np.ones((), dtype=dtype)
+    for axis, (s, k, st, p, o) in enumerate(zip(spatial, kernel, stride, pad, out)):
+        start = np.arange(o) * st - p
+        end = np.minimum(start + k, s + p)
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, s)
+        shape = [1] * len(spatial)
+        shape[axis] = o
+        div = div * (end - start).astype(dtype).reshape(shape)
+    # A `full`-convention window wholly outside the input sums nothing; MXNet yields 0 there.
+    return np.maximum(div, 1)
+
+
+def _lowest(dtype: np.dtype):
+    # MXNet pads max pooling with the lowest finite value, so a window of padding alone
+    # yields -FLT_MAX rather than -inf.
+    return np.finfo(dtype).min if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).min
+
+
+def pool_forward(x: np.ndarray, pool_type: str, kernel: Ints, stride: Ints, pad: Ints,
+                 convention: str = "valid", count_include_pad: bool = True,
+                 p_value: int = 2) -> np.ndarray:
+    """Max, avg, sum or lp pooling of (N, C, *S) over ``kernel`` windows."""
+    spatial = x.shape[2:]
+    out, before, after = _pool_geometry(spatial, kernel, stride, pad, convention)
+    fill = _lowest(x.dtype) if pool_type == "max" else 0
+    xp = np.pad(x, ((0, 0), (0, 0), *zip(before, after)), constant_values=fill)
+    ones = (1,) * len(kernel)
+    y = None
+    for k_index in np.ndindex(*kernel):
+        win = xp[(slice(None), slice(None), *_offset_slices(k_index, out, stride, ones))]
+        if pool_type == "lp" and p_value != 1:
+            win = win ** p_value
+        if y is None:
+            y = win.copy()
+        elif pool_type == "max":
+            np.maximum(y, win, out=y)
+        else:
+            y += win
+    if pool_type == "avg":
+        y /= _pool_divisor(spatial, kernel, stride, before, out, count_include_pad, y.dtype)
+    elif pool_type == "lp" and p_value != 1:
+        y = np.sqrt(y) if p_value == 2 else np.cbrt(y) if p_value == 3 else (
+            np.sign(y) * np.abs(y) ** (1.0 / p_value))
+    return y
+
+
+def pool_backward(dy: np.ndarray, x: np.ndarray, y: np.ndarray, pool_type: str,
+                  kernel: Ints, stride: Ints, pad: Ints, convention: str = "valid",
+                  count_include_pad: bool = True, p_value: int = 2) -> np.ndarray:
+    """Gradient of :func:`pool_forward`; max routes each gradient to the window's first max."""
+    spatial = x.shape[2:]
+    out, before, after = _pool_geometry(spatial, kernel, stride, pad, convention)
+    ones = (1,) * len(kernel)
+    fill = _lowest(x.dtype) if pool_type == "max" else 0
+    xp = np.pad(x, ((0, 0), (0, 0), *zip(before, after)), constant_values=fill)
+    dxp = np.zeros(xp.shape, dtype=dy.dtype)
+    if pool_type == "avg":
+        g = dy / _pool_divisor(spatial, kernel, stride, before, out, count_include_pad,
+                               dy.dtype)
+    elif pool_type == "lp" and p_value != 1:
+        # d/dx (sum x^p)^(1/p) = x^(p-1) / y^(p-1)
+        g = dy / np.where(y == 0, 1, y) ** (p_value - 1)
+    else:
+        g = dy
+    taken = np.zeros(dy.shape, dtype=bool) if pool_type == "max" else None
+    for k_index in np.ndindex(*kernel):
+        sl = (slice(None), slice(None), *_offset_slices(k_index, out, stride, ones))
+        if pool_type == "max":
+            hit = (xp[sl] == y) & ~taken
+            taken |= hit
+            dxp[sl] += np.where(hit, dy, 0)
+        elif pool_type == "lp" and p_value != 1:
+            dxp[sl] += g * xp[sl] ** (p_value - 1)
+        else:
+            dxp[sl] += g
+    inner = tuple(slice(b, b + s) for s, b in zip(spatial, before))
+    return dxp[(slice(None), slice(None), *inner)]
