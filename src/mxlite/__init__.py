@@ -4,7 +4,26 @@
 wrote it.
 """
 
-from . import attribute, base, compat, context, name, ndarray, npx, random, symbol, util
+from . import (
+    attribute,
+    base,
+    callback,
+    compat,
+    context,
+    initializer,
+    io,
+    lr_scheduler,
+    metric,
+    model,
+    name,
+    ndarray,
+    npx,
+    optimizer,
+    random,
+    symbol,
+    util,
+)
+from . import initializer as init
 from . import ndarray as nd
 from . import symbol as sym
 from .attribute import AttrScope

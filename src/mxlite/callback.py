@@ -1,0 +1,141 @@
+"""Training callbacks (``mx.callback``): checkpointing, speed, progress and metric logging.
+
+Batch-end callbacks receive a :data:`BatchEndParam`; epoch-end callbacks receive
+``(epoch, symbol, arg_params, aux_params)``. Log lines are MXNet's, word for word.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import namedtuple
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["BatchEndParam", "module_checkpoint", "do_checkpoint", "log_train_metric",
+           "Speedometer", "ProgressBar", "LogValidationMetricsCallback"]
+
+BatchEndParam = namedtuple("BatchEndParams", ["epoch", "nbatch", "eval_metric", "locals"])
+BatchEndParam.__doc__ = """What batch-end callbacks receive: ``epoch``, ``nbatch`` (batches done
+in this epoch), ``eval_metric`` (an EvalMetric or None) and ``locals`` (the caller's locals)."""
+
+
+def module_checkpoint(mod: Any, prefix: str, period: int = 1,
+                      save_optimizer_states: bool = False) -> Callable[..., None]:
+    """An epoch-end callback calling ``mod.save_checkpoint(prefix, epoch + 1, ...)`` every
+    ``period`` epochs.
+    """
+    period = int(max(1, period))
+
+    def _callback(iter_no: int, sym: Any = None, arg: Any = None, aux: Any = None) -> None:
+        if (iter_no + 1) % period == 0:
+            mod.save_checkpoint(prefix, iter_no + 1, save_optimizer_states)
+
+    return _callback
+
+
+def do_checkpoint(prefix: str, period: int = 1) -> Callable[[int, Any, Any, Any], None]:
+    """An epoch-end callback saving ``prefix-symbol.json`` and ``prefix-%04d.params`` (epoch
+    number counted from 1) every ``period`` epochs, through ``mx.model.save_checkpoint``.
+    """
+    period = int(max(1, period))
+
+    def _callback(iter_no: int, sym: Any, arg: dict, aux: dict) -> None:
+        if (iter_no + 1) % period == 0:
+            from .model import save_checkpoint
+
+            save_checkpoint(prefix, iter_no + 1, sym, arg, aux)
+
+    return _callback
+
+
+def log_train_metric(period: int, auto_reset: bool = False) -> Callable[[Any], None]:
+    """A batch-end callback logging the training metric every ``period`` batches, optionally
+    resetting its local statistics after each log.
+    """
+
+    def _callback(param: Any) -> None:
+        if param.nbatch % period == 0 and param.eval_metric is not None:
+            for name, value in param.eval_metric.get_name_value():
+                logging.info("Iter[%d] Batch[%d] Train-%s=%f", param.epoch, param.nbatch,
+                             name, value)
+            if auto_reset:
+                param.eval_metric.reset_local()
+
+    return _callback
+
+
+class Speedometer:
+    """A batch-end callback logging samples/sec and the metric every ``frequent`` batches.
+
+    With ``auto_reset`` the metric's local statistics are reset after each log, and the line
+    names the batch range it covers (``Batch [50-100]``); otherwise ``Batch [0-100]``.
+    """
+
+    def __init__(self, batch_size: int, frequent: int = 50, auto_reset: bool = True):
+        self.batch_size = batch_size
+        self.frequent = frequent
+        self.init = False
+        self.tic = 0.0
+        self.last_count = 0
+        self.auto_reset = auto_reset
+
+    def __call__(self, param: Any) -> None:
+        count = param.nbatch
+        if self.last_count > count:  # a new epoch began
+            self.init = False
+        self.last_count = count
+        if not self.init:
+            self.init = True
+            self.tic = time.time()
+            return
+        if count % self.frequent != 0:
+            return
+        try:
+            speed = self.frequent * self.batch_size / (time.time() - self.tic)
+        except ZeroDivisionError:
+            speed = float("inf")
+        if param.eval_metric is not None:
+            name_value = param.eval_metric.get_name_value()
+            values = sum(name_value, ())
+            if self.auto_reset:
+                param.eval_metric.reset_local()
+                msg = "Epoch[%d] Batch [%d-%d]\tSpeed: %.2f samples/sec"
+                msg += "\t%s=%f" * len(name_value)
+                logging.info(msg, param.epoch, count - self.frequent, count, speed, *values)
+            else:
+                msg = "Epoch[%d] Batch [0-%d]\tSpeed: %.2f samples/sec"
+                msg += "\t%s=%f" * len(name_value)
+                logging.info(msg, param.epoch, count, speed, *values)
+        else:
+            logging.info("Iter[%d] Batch [%d]\tSpeed: %.2f samples/sec", param.epoch, count,
+                         speed)
+        self.tic = time.time()
+
+
+class ProgressBar:
+    """A batch-end callback logging a ``[====----] 50%`` bar of ``length`` characters for
+    ``total`` batches per epoch.
+    """
+
+    def __init__(self, total: int, length: int = 80):
+        self.bar_len = length
+        self.total = total
+
+    def __call__(self, param: Any) -> None:
+        count = param.nbatch
+        filled_len = int(round(self.bar_len * count / float(self.total)))
+        percents = math.ceil(100.0 * count / float(self.total))
+        prog_bar = "=" * filled_len + "-" * (self.bar_len - filled_len)
+        logging.info("[%s] %s%s\r", prog_bar, percents, "%")
+
+
+class LogValidationMetricsCallback:
+    """An eval-end callback logging each validation metric at the end of an epoch."""
+
+    def __call__(self, param: Any) -> None:
+        if not param.eval_metric:
+            return
+        for name, value in param.eval_metric.get_name_value():
+            logging.info("Epoch[%d] Validation-%s=%f", param.epoch, name, value)

@@ -1,0 +1,835 @@
+"""``mx.nd.NDArray`` and its creation functions, on a numpy buffer.
+
+An NDArray wraps one numpy array (``_data``) and a :class:`~mxlite.context.Context` label
+(``_ctx``). Wherever MXNet returns a view (reshape, basic indexing that stays contiguous,
+``a[i]``) the wrapped numpy array is a view too, so writes go through as they do in MXNet;
+where MXNet copies (transpose, flatten, expand_dims, non-contiguous slices) we copy.
+
+Semantics follow MXNet 1.9.1's legacy (non-numpy) NDArray:
+
+- array/scalar arithmetic keeps the array's dtype: the scalar is first cast to it
+  (``int32 array * 2.5`` multiplies by 2); arrays of different dtypes are refused;
+- integer division truncates toward zero; ``%`` takes the divisor's sign, ``x % 0`` is 0;
+- comparisons give 0/1 in the input dtype;
+- outside numpy-shape mode (:func:`mxlite.util.is_np_shape`) there are no 0-d results:
+  ``a[i]`` of a 1-D array and full reductions have shape ``(1,)``, and ``zeros``/``ones`` refuse
+  zero-size or 0-d shapes as MXNet does.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..base import MXNetError
+from ..context import Context, current_context
+from ..util import is_np_shape
+from .shape_codes import infer_reshape
+
+__all__ = ["NDArray", "array", "from_numpy", "empty", "zeros", "ones", "full", "arange",
+           "zeros_like", "ones_like", "concat", "stack", "moveaxis", "waitall",
+           "NDArrayIndexError", "NDArrayValueError", "NDArrayTypeError"]
+
+_DEFAULT_DTYPE = np.dtype(np.float32)
+
+
+class NDArrayIndexError(MXNetError, IndexError):
+    """An index out of range: an MXNetError that Python's sequence protocol also understands."""
+
+
+class NDArrayValueError(MXNetError, ValueError):
+    """A value MXNet refuses with ``ValueError`` (bad reshape size, ambiguous truth value)."""
+
+
+class NDArrayTypeError(MXNetError, TypeError):
+    """An operand of a type MXNet refuses with ``TypeError``."""
+
+
+def _as_dtype(dtype: Any, default: np.dtype = _DEFAULT_DTYPE) -> np.dtype:
+    """A numpy dtype from MXNet's spellings: None, a name, a numpy type or dtype."""
+    if dtype is None:
+        return default
+    if isinstance(dtype, str) and dtype == "bfloat16":
+        from ..formats.arrays import bfloat16_dtype
+
+        return np.dtype(bfloat16_dtype())
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise MXNetError(f"unknown dtype {dtype!r}; expected a numpy dtype or its name "
+                         "('float32', 'int32', ...)") from None
+
+
+def _as_shape(shape: Any) -> tuple[int, ...]:
+    if isinstance(shape, numbers.Integral):
+        return (int(shape),)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        dims = None
+    if dims is None or not all(isinstance(d, numbers.Integral) for d in dims):
+        raise MXNetError(f"shape must be an int or a tuple of ints, got {shape!r}")
+    return tuple(int(d) for d in dims)
+
+
+def _as_ctx(ctx: Context | None) -> Context:
+    if ctx is None:
+        return current_context()
+    if isinstance(ctx, Context):
+        return ctx
+    raise NDArrayTypeError(f"ctx must be a Context, got {type(ctx).__name__}")
+
+
+def _check_legacy_shape(shape: tuple[int, ...], op: str) -> None:
+    # In MXNet's legacy semantics ndim 0 and dim 0 mean "unknown", which creation ops refuse.
+    if not is_np_shape() and (len(shape) == 0 or 0 in shape):
+        raise MXNetError(f"{op}: shape {shape} has an unknown (0-d or zero) dimension; "
+                         "zero-size and 0-d arrays need numpy shape semantics "
+                         "(mx.npx.set_np() or mx.util.np_shape(True))")
+
+
+def _legacy_shape(out: np.ndarray) -> np.ndarray:
+    """Outside numpy-shape mode a would-be 0-d result is a (1,) array (a view when it can be)."""
+    if out.ndim == 0 and not is_np_shape():
+        return out.reshape(1)
+    return out
+
+
+def _trunc_divide(a: np.ndarray, b: Any) -> np.ndarray:
+    """C integer division (toward zero), as MXNet's integer kernels compute it."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.floor_divide(a, b)
+        fix = (np.remainder(a, b) != 0) & ((np.asarray(a) < 0) != (np.asarray(b) < 0))
+    return q + fix.astype(q.dtype)
+
+
+def _mod(a: np.ndarray, b: Any) -> np.ndarray:
+    # MXNet's mod has the divisor's sign (numpy's) and gives 0 where the divisor is 0.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.mod(a, b)
+    zero = np.asarray(b) == 0
+    if zero.any():
+        r = np.where(zero, np.zeros((), r.dtype), r)
+    return r
+
+
+def _divide(a: np.ndarray, b: Any) -> np.ndarray:
+    if np.issubdtype(np.result_type(a, b), np.integer):
+        return _trunc_divide(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.true_divide(a, b)
+
+
+def _power(a: np.ndarray, b: Any) -> np.ndarray:
+    dtype = np.result_type(a, b)
+    if np.issubdtype(dtype, np.integer) and (np.asarray(b) < 0).any():
+        # numpy refuses negative integer powers; MXNet computes them and truncates.
+        with np.errstate(all="ignore"):
+            return np.power(np.asarray(a, np.float64), np.asarray(b, np.float64)).astype(dtype)
+    with np.errstate(all="ignore"):
+        return np.power(a, b)
+
+
+class NDArray:
+    """An n-dimensional array on a device context (``mx.nd.NDArray``).
+
+    ``NDArray(data, ctx)`` wraps the numpy array ``data`` without copying; user code creates
+    arrays with :func:`array`, :func:`zeros` and friends. ``NDArray(None)`` is an empty shell
+    that pickle fills through :meth:`__setstate__`.
+    """
+
+    # numpy must hand ``ndarray <op> NDArray`` to our reflected operators.
+    __array_ufunc__ = None
+    __array_priority__ = 1000.0
+
+    def __init__(self, data: np.ndarray | None = None, ctx: Context | None = None):
+        self._data = data
+        self._ctx = ctx if ctx is not None else current_context()
+        self._grad: NDArray | None = None
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        data = self._data
+        return data.shape if data is not None else ()  # () for MXNet's "none" array
+
+    @property
+    def dtype(self) -> type | None:
+        """The element type as a numpy scalar type (``numpy.float32``), as MXNet reports it."""
+        data = self._data
+        return data.dtype.type if data is not None else None
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def context(self) -> Context:
+        return self._ctx
+
+    ctx = context
+
+    @property
+    def stype(self) -> str:
+        return "default"
+
+    @property
+    def T(self) -> NDArray:  # noqa: N802 - MXNet's name
+        """The transpose (a copy); arrays of fewer than 2 dims are returned as they are."""
+        if self.ndim < 2:
+            return self
+        return self.transpose()
+
+    @property
+    def grad(self) -> NDArray | None:
+        return self._grad
+
+    @property
+    def writable(self) -> bool:
+        return bool(self._data.flags.writeable)
+
+    # ------------------------------------------------------------------ conversion
+
+    def asnumpy(self) -> np.ndarray:
+        """A numpy copy of the array."""
+        if self._data is None:
+            raise MXNetError("this NDArray is MXNet's \"none\" array: its shape is unknown and "
+                             "it holds no values")
+        return np.array(self._data, copy=True, order="C")
+
+    def asscalar(self) -> Any:
+        """The single element (MXNet: ``asnumpy()[0]`` for 1-D, ``asnumpy()[()]`` otherwise)."""
+        if self.size != 1:
+            raise NDArrayValueError("The current array is not a scalar")
+        if self.ndim == 1:
+            return self.asnumpy()[0]
+        return self.asnumpy()[()]
+
+    def astype(self, dtype: Any, copy: bool = True) -> NDArray:
+        dt = _as_dtype(dtype)
+        if not copy and dt == self._data.dtype:
+            return self
+        return NDArray(self._data.astype(dt), self._ctx)
+
+    def copy(self) -> NDArray:
+        return NDArray(self._data.copy(), self._ctx)
+
+    def copyto(self, other: NDArray | Context) -> NDArray | bool:
+        """Copy into ``other`` (a same-shaped NDArray, cast to its dtype) or onto a Context."""
+        if isinstance(other, NDArray):
+            if other is self:
+                warnings.warn("You are attempting to copy an array to itself", RuntimeWarning,
+                              stacklevel=2)
+                return False
+            if other.shape != self.shape:
+                raise MXNetError(f"copyto: target shape {other.shape} differs from source "
+                                 f"shape {self.shape}")
+            if other.stype != "default":
+                other[:] = self
+            else:
+                other._data[...] = self._data
+            return other
+        if isinstance(other, Context):
+            return NDArray(self._data.copy(), other)
+        raise NDArrayTypeError(f"copyto does not support type {type(other)}")
+
+    def as_in_context(self, context: Context) -> NDArray:
+        """This array when it is already on ``context``, else a copy there."""
+        if self._ctx == context:
+            return self
+        return self.copyto(context)
+
+    as_in_ctx = as_in_context
+
+    def tostype(self, stype: str) -> NDArray:
+        """A copy in storage type ``'default'``, ``'row_sparse'`` or ``'csr'``."""
+        from .sparse import cast_storage
+
+        return cast_storage(self, stype)
+
+    def wait_to_read(self) -> None:
+        """Computation is synchronous here; kept for API compatibility."""
+
+    def wait_to_write(self) -> None:
+        """Computation is synchronous here; kept for API compatibility."""
+
+    def attach_grad(self, grad_req: str = "write", stype: str | None = None) -> None:
+        """Allocate a zero gradient buffer, readable as ``.grad``."""
+        self._grad = NDArray(np.zeros_like(self._data), self._ctx)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        data = self._data
+        if dtype is not None and np.dtype(dtype) != data.dtype:
+            if copy is False:
+                raise ValueError(f"cannot convert NDArray of {data.dtype} to {np.dtype(dtype)} "
+                                 "without a copy")
+            return data.astype(dtype)
+        return data.copy() if copy else data
+
+    # ------------------------------------------------------------------ python protocol
+
+    def __repr__(self) -> str:
+        shape_info = "x".join(str(d) for d in self.shape)
+        return f"\n{self.asnumpy()!s}\n<{type(self).__name__} {shape_info} @{self._ctx}>"
+
+    __str__ = __repr__
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise NDArrayIndexError("len() of a 0-d NDArray: it has no axis 0")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        n = self.size
+        if n == 0:
+            return False
+        if n == 1:
+            return bool(self._data.reshape(-1)[0])
+        raise NDArrayValueError("The truth value of an NDArray with multiple elements is "
+                                "ambiguous.")
+
+    def __float__(self) -> float:
+        return float(self._scalar("float"))
+
+    def __int__(self) -> int:
+        return int(self._scalar("int"))
+
+    def _scalar(self, what: str) -> Any:
+        if self.size != 1:
+            raise NDArrayTypeError(f"only size-1 NDArrays convert to {what}; this one has "
+                                   f"shape {self.shape}")
+        return self._data.reshape(-1)[0]
+
+    def __hash__(self) -> int:
+        return id(self) // 16
+
+    def __getstate__(self) -> dict:
+        from ..formats.arrays import encode_record
+        from .utils import to_record
+
+        if self._data is None:
+            return {"handle": None}
+        return {"handle": bytearray(encode_record(to_record(self)))}
+
+    def __reduce__(self):
+        return type(self), (None,), self.__getstate__()
+
+    def __setstate__(self, state: dict) -> None:
+        handle = state.get("handle") if isinstance(state, dict) else None
+        if handle is None:
+            self._data = None
+            self._ctx = current_context()
+            self._grad = None
+            return
+        from ..formats.arrays import decode_record
+        from .utils import from_record
+
+        loaded = from_record(decode_record(bytes(handle), where="pickled NDArray"))
+        self.__dict__.update(loaded.__dict__)
+
+    # ------------------------------------------------------------------ shape
+
+    def reshape(self, *shape: Any, **kwargs: Any) -> NDArray:
+        """A view with a new shape; ``shape`` may use MXNet's codes 0, -1, -2, -3, -4.
+
+        ``a.reshape(2, 3)``, ``a.reshape((2, 3))`` and ``a.reshape(shape=(2, 3))`` are the
+        same; ``reverse=True`` applies the codes right to left.
+        """
+        unknown = [k for k in kwargs if k not in ("shape", "reverse")]
+        if unknown:
+            raise NDArrayTypeError(f"Got unknown keywords in reshape: {', '.join(unknown)}. "
+                                   "Accepted keyword arguments are 'shape' and 'reverse'.")
+        if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
+            shape = tuple(shape[0])
+        elif not shape:
+            shape = kwargs.get("shape")
+            if shape is None:
+                raise NDArrayValueError("reshape: a shape must be provided")
+            shape = _as_shape(shape)
+        if all(isinstance(d, numbers.Integral) and d > 0 for d in shape):
+            new_shape = tuple(int(d) for d in shape)
+        else:
+            new_shape = infer_reshape(self.shape, shape, bool(kwargs.get("reverse", False)))
+        size = self.size
+        new_size = math.prod(new_shape)
+        if new_size > size:
+            raise MXNetError(f"NDArray.Reshape: target shape {new_shape} (from {tuple(shape)}) "
+                             f"is larger than the current shape {self.shape}")
+        if new_size != size:
+            raise NDArrayValueError(f"Cannot reshape array of size {size} into shape "
+                                    f"{tuple(shape)}")
+        return NDArray(self._data.reshape(new_shape), self._ctx)
+
+    def transpose(self, *axes: Any, **kwargs: Any) -> NDArray:
+        """A transposed copy; ``axes`` (positional or keyword) default to reversing."""
+        if "axes" in kwargs:
+            axes = kwargs.pop("axes")
+        elif len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (list, tuple))):
+            axes = axes[0]
+        if kwargs:
+            raise NDArrayTypeError(f"transpose: unknown arguments {sorted(kwargs)}")
+        axes = None if axes is None or len(axes) == 0 else tuple(int(a) for a in axes)
+        try:
+            out = np.transpose(self._data, axes)
+        except ValueError as e:
+            raise MXNetError(f"transpose of shape {self.shape} with axes {axes}: {e}") from None
+        return NDArray(np.ascontiguousarray(out), self._ctx)
+
+    def expand_dims(self, axis: int, inplace: bool = False) -> NDArray:
+        """Insert a size-1 axis at ``axis``; a copy unless ``inplace`` (then a view)."""
+        ndim = self.ndim
+        if not -ndim - 1 <= axis <= ndim:
+            raise MXNetError(f"expand_dims: axis must be in the range [{-ndim - 1}, {ndim}] "
+                             f"({axis} provided)")
+        out = np.expand_dims(self._data, axis)
+        return NDArray(out if inplace else out.copy(), self._ctx)
+
+    def flatten(self, inplace: bool = False) -> NDArray:
+        """Collapse all but the first axis: shape ``(d0, d1*...*dk)``; a view if ``inplace``."""
+        shape = self.shape
+        if not shape:
+            raise MXNetError("flatten needs an array of at least 1 dim, got a 0-d array")
+        rest = math.prod(shape[1:])
+        out = self._data.reshape((shape[0], rest))
+        return NDArray(out if inplace else out.copy(), self._ctx)
+
+    def squeeze(self, axis: int | Sequence[int] | None = None, inplace: bool = False) -> NDArray:
+        """Drop size-1 axes (all of them, or ``axis``); a 1-element result keeps shape (1,)."""
+        try:
+            out = np.squeeze(self._data, axis=axis)
+        except ValueError as e:
+            raise MXNetError(f"squeeze of shape {self.shape} on axis {axis}: {e}") from None
+        out = _legacy_shape(out)
+        return NDArray(out if inplace else out.copy(), self._ctx)
+
+    def broadcast_to(self, shape: Sequence[int]) -> NDArray:
+        """A copy broadcast to ``shape`` (axes of size 1 stretch; others must match)."""
+        target = _as_shape(shape)
+        cur = (1,) * (len(target) - self.ndim) + self.shape
+        if len(target) < self.ndim or any(c != t and c != 1 for c, t in zip(cur, target)):
+            raise NDArrayValueError(f"operands could not be broadcast together with remapped "
+                                    f"shapes: {self.shape} and requested shape {target}")
+        return NDArray(np.ascontiguousarray(np.broadcast_to(self._data, target)), self._ctx)
+
+    # ------------------------------------------------------------------ reductions
+
+    def _reduce(self, name: str, axis: Any, keepdims: bool, exclude: bool) -> NDArray:
+        data = self._data
+        ndim = data.ndim
+        if axis is None or (isinstance(axis, (tuple, list)) and len(axis) == 0):
+            axes: tuple[int, ...] | None = None
+        else:
+            seq = axis if isinstance(axis, (tuple, list)) else (axis,)
+            try:
+                axes = tuple(sorted(int(a) + ndim if int(a) < 0 else int(a) for a in seq))
+            except TypeError:
+                raise MXNetError(f"{name}: axis must be an int or a tuple of ints, "
+                                 f"got {axis!r}") from None
+            if any(not 0 <= a < ndim for a in axes) or len(set(axes)) != len(axes):
+                raise MXNetError(f"{name}: axis {axis} is out of range or repeated for an "
+                                 f"array of {ndim} dims")
+            if exclude:
+                axes = tuple(a for a in range(ndim) if a not in axes)
+        dtype = data.dtype
+        if name in ("max", "min"):
+            if data.size == 0:
+                raise MXNetError(f"{name} of a zero-size array of shape {self.shape}")
+            out = (np.max if name == "max" else np.min)(data, axis=axes, keepdims=keepdims)
+        elif name == "sum":
+            acc = np.float32 if dtype == np.float16 else dtype
+            out = np.sum(data, axis=axes, keepdims=keepdims, dtype=acc)
+        else:  # mean: integer means truncate, as MXNet's sum / n does in the integer type
+            acc = np.float64 if dtype.kind in "iub" else (
+                np.float32 if dtype == np.float16 else dtype)
+            out = np.mean(data, axis=axes, keepdims=keepdims, dtype=acc)
+        out = np.asarray(out)
+        if out.dtype != dtype:
+            out = out.astype(dtype)
+        if out.ndim == 0:
+            out = out.reshape(1)
+        return NDArray(out, self._ctx)
+
+    def sum(self, axis: Any = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+        return self._reduce("sum", axis, keepdims, exclude)
+
+    def mean(self, axis: Any = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+        return self._reduce("mean", axis, keepdims, exclude)
+
+    def max(self, axis: Any = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+        return self._reduce("max", axis, keepdims, exclude)
+
+    def min(self, axis: Any = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+        return self._reduce("min", axis, keepdims, exclude)
+
+    # ------------------------------------------------------------------ indexing
+
+    def _index_key(self, key: Any) -> Any:
+        """numpy's form of an MXNet indexing key (NDArrays and lists become index arrays)."""
+        if isinstance(key, NDArray):
+            return key._data.astype(np.int64)
+        if isinstance(key, list):
+            return np.asarray(key, dtype=np.int64)
+        if isinstance(key, np.ndarray) and key.dtype.kind != "b":
+            return key.astype(np.int64, copy=False)
+        if isinstance(key, tuple):
+            return tuple(self._index_key(k) for k in key)
+        return key
+
+    def __getitem__(self, key: Any) -> NDArray:
+        data = self._data
+        if data.ndim == 0:
+            if (isinstance(key, tuple) and key == ()) or (isinstance(key, slice)
+                                                          and key == slice(None)):
+                return self
+            raise NDArrayIndexError(f"cannot index a 0-d NDArray with {key!r}")
+        if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+            n = data.shape[0] if data.ndim else 0
+            k = int(key)
+            if not -n <= k < n:
+                raise NDArrayIndexError(f"index {k} is out of bounds for axis 0 with size {n}")
+            if data.ndim == 1 and not is_np_shape():
+                k %= n
+                return NDArray(data[k:k + 1], self._ctx)
+            return NDArray(data[k, ...], self._ctx)
+        if isinstance(key, slice) and key.step in (None, 1):
+            start, stop, _ = key.indices(data.shape[0])
+            if key.start is not None or key.stop is not None:
+                if start > stop:
+                    raise MXNetError(f"Invalid slicing range [{start}, {stop}) for axis 0 of "
+                                     f"size {data.shape[0]}")
+            return NDArray(data[key], self._ctx)
+        key = self._index_key(key)
+        if isinstance(key, tuple) and not any(k is Ellipsis or isinstance(k, np.ndarray)
+                                              for k in key):
+            # A trailing Ellipsis makes numpy return a 0-d view rather than a scalar copy, so
+            # ``a[i, j]`` writes through as MXNet's element view does.
+            key = key + (Ellipsis,)
+        try:
+            out = data[key]
+        except IndexError as e:
+            raise NDArrayIndexError(f"index {key!r} into shape {self.shape}: {e}") from None
+        if isinstance(out, np.ndarray) and out.base is not None and not out.flags.c_contiguous:
+            # MXNet returns a view only where the selected block is contiguous.
+            out = out.copy()
+        return NDArray(_legacy_shape(np.asarray(out)), self._ctx)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if isinstance(value, NDArray):
+            value = value.asnumpy() if value.stype != "default" else value._data
+        elif isinstance(value, (list, tuple)):
+            value = np.asarray(value)
+        key = self._index_key(key)
+        try:
+            with np.errstate(invalid="ignore", over="ignore"):
+                self._data[key] = value
+        except IndexError as e:
+            raise NDArrayIndexError(f"index {key!r} into shape {self.shape}: {e}") from None
+        except (ValueError, TypeError) as e:
+            raise NDArrayValueError(f"cannot assign {type(value).__name__} to index {key!r} "
+                                    f"of an NDArray of shape {self.shape}: {e}") from None
+
+    # ------------------------------------------------------------------ arithmetic
+
+    def _operand(self, other: Any) -> Any:
+        """``other`` as numpy in this array's dtype (a scalar is cast first, as MXNet does)."""
+        dtype = self._data.dtype
+        if isinstance(other, NDArray):
+            if other.stype != "default":
+                other = other.tostype("default")
+            if other._data.dtype != dtype:
+                raise MXNetError(f"operands have different dtypes: expected "
+                                 f"{dtype}, got {other._data.dtype}")
+            return other._data
+        if isinstance(other, (numbers.Number, np.generic)):
+            try:
+                return dtype.type(other)
+            except (OverflowError, ValueError, TypeError):
+                # e.g. -1 for uint8: wrap around as MXNet's C cast does
+                with np.errstate(all="ignore"):
+                    return np.asarray(other).astype(dtype)
+        if isinstance(other, np.ndarray):
+            return other.astype(dtype, copy=False)
+        raise NDArrayTypeError(f"type {type(other)} not supported")
+
+    def _binary(self, other: Any, fn, reflected: bool = False) -> NDArray:
+        b = self._operand(other)
+        a = self._data
+        if reflected:
+            a, b = b, a
+        try:
+            out = fn(a, b)
+        except ValueError:
+            raise MXNetError(f"operands of shapes {np.shape(a)} and {np.shape(b)} cannot be "
+                             "broadcast together") from None
+        out = np.asarray(out)
+        if out.dtype != self._data.dtype:
+            out = out.astype(self._data.dtype)
+        return NDArray(out, self._ctx)
+
+    def _inplace(self, other: Any, fn) -> NDArray:
+        if not self.writable:
+            raise MXNetError("trying to modify a read-only NDArray in place")
+        result = self._binary(other, fn)._data
+        try:
+            self._data[...] = result
+        except ValueError:
+            raise MXNetError(f"in-place result of shape {result.shape} does not fit the "
+                             f"array's shape {self.shape}") from None
+        return self
+
+    def __add__(self, other):
+        return self._binary(other, np.add)
+
+    def __radd__(self, other):
+        return self._binary(other, np.add, True)
+
+    def __iadd__(self, other):
+        return self._inplace(other, np.add)
+
+    def __sub__(self, other):
+        return self._binary(other, np.subtract)
+
+    def __rsub__(self, other):
+        return self._binary(other, np.subtract, True)
+
+    def __isub__(self, other):
+        return self._inplace(other, np.subtract)
+
+    def __mul__(self, other):
+        return self._binary(other, np.multiply)
+
+    def __rmul__(self, other):
+        return self._binary(other, np.multiply, True)
+
+    def __imul__(self, other):
+        return self._inplace(other, np.multiply)
+
+    def __truediv__(self, other):
+        return self._binary(other, _divide)
+
+    def __rtruediv__(self, other):
+        return self._binary(other, _divide, True)
+
+    def __itruediv__(self, other):
+        return self._inplace(other, _divide)
+
+    __div__, __rdiv__, __idiv__ = __truediv__, __rtruediv__, __itruediv__
+
+    def __mod__(self, other):
+        return self._binary(other, _mod)
+
+    def __rmod__(self, other):
+        return self._binary(other, _mod, True)
+
+    def __imod__(self, other):
+        return self._inplace(other, _mod)
+
+    def __pow__(self, other):
+        return self._binary(other, _power)
+
+    def __rpow__(self, other):
+        return self._binary(other, _power, True)
+
+    def __eq__(self, other):  # type: ignore[override]
+        return self._binary(other, np.equal)
+
+    def __ne__(self, other):  # type: ignore[override]
+        return self._binary(other, np.not_equal)
+
+    def __lt__(self, other):
+        return self._binary(other, np.less)
+
+    def __le__(self, other):
+        return self._binary(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._binary(other, np.greater)
+
+    def __ge__(self, other):
+        return self._binary(other, np.greater_equal)
+
+    def __neg__(self) -> NDArray:
+        return NDArray(np.negative(self._data), self._ctx)
+
+    def __abs__(self) -> NDArray:
+        return NDArray(np.abs(self._data), self._ctx)
+
+    def abs(self) -> NDArray:
+        return self.__abs__()
+
+
+# ---------------------------------------------------------------------- creation
+
+
+def array(source_array: Any, ctx: Context | None = None, dtype: Any = None) -> NDArray:
+    """A new NDArray copied from ``source_array`` (an NDArray, numpy array, list, scalar).
+
+    As in MXNet the dtype defaults to the source's for an NDArray and to float32 for anything
+    else, numpy arrays of other dtypes included. Sparse sources give sparse copies.
+    """
+    if isinstance(source_array, NDArray):
+        if source_array.stype != "default":
+            from .sparse import array as sparse_array
+
+            return sparse_array(source_array, ctx=ctx, dtype=dtype)
+        dt = _as_dtype(dtype, source_array._data.dtype)
+        return NDArray(source_array._data.astype(dt), _as_ctx(ctx))
+    if hasattr(source_array, "tocsr") and hasattr(source_array, "nnz"):  # scipy.sparse
+        from .sparse import csr_matrix
+
+        return csr_matrix(source_array, ctx=ctx, dtype=dtype)
+    dt = _as_dtype(dtype)
+    try:
+        data = np.array(source_array, dtype=dt)
+    except (TypeError, ValueError) as e:
+        raise NDArrayTypeError(f"source_array must be array like object: {e}") from None
+    return NDArray(data, _as_ctx(ctx))
+
+
+def from_numpy(ndarray: np.ndarray, zero_copy: bool = True) -> NDArray:
+    """An NDArray over a numpy array's memory (``zero_copy``) or over a copy of it.
+
+    As in MXNet, a zero-copy conversion takes the array over: the numpy array becomes
+    read-only, while the NDArray stays writable. Only C-contiguous arrays can be taken over.
+    """
+    if not isinstance(ndarray, np.ndarray):
+        raise NDArrayTypeError(f"from_numpy expects a numpy.ndarray, got {type(ndarray).__name__}")
+    if not zero_copy:
+        return NDArray(np.array(ndarray, copy=True, order="C"), current_context())
+    if not ndarray.flags.c_contiguous:
+        raise NDArrayValueError("Only c-contiguous arrays are supported for zero-copy")
+    view = ndarray.view()
+    ndarray.flags.writeable = False
+    return NDArray(view, current_context())
+
+
+def empty(shape: Any, ctx: Context | None = None, dtype: Any = None) -> NDArray:
+    """An uninitialised array (its contents are whatever the allocator gives)."""
+    return NDArray(np.empty(_as_shape(shape), _as_dtype(dtype)), _as_ctx(ctx))
+
+
+def zeros(shape: Any, ctx: Context | None = None, dtype: Any = None, **kwargs: Any) -> NDArray:
+    shape = _as_shape(shape)
+    _check_legacy_shape(shape, "zeros")
+    return NDArray(np.zeros(shape, _as_dtype(dtype)), _as_ctx(ctx))
+
+
+def ones(shape: Any, ctx: Context | None = None, dtype: Any = None, **kwargs: Any) -> NDArray:
+    shape = _as_shape(shape)
+    _check_legacy_shape(shape, "ones")
+    return NDArray(np.ones(shape, _as_dtype(dtype)), _as_ctx(ctx))
+
+
+def full(shape: Any, val: Any, ctx: Context | None = None, dtype: Any = None,
+         out: NDArray | None = None) -> NDArray:
+    """An array filled with ``val`` (cast to ``dtype``, float32 by default)."""
+    dt = _as_dtype(dtype)
+    with np.errstate(all="ignore"):
+        value = np.asarray(val).astype(dt)
+    if out is not None:
+        out._data[...] = value
+        return out
+    return NDArray(np.full(_as_shape(shape), value, dt), _as_ctx(ctx))
+
+
+def arange(start: float, stop: float | None = None, step: float = 1.0, repeat: int = 1,
+           infer_range: bool | None = None, ctx: Context | None = None,
+           dtype: Any = None) -> NDArray:
+    """Evenly spaced values in ``[start, stop)``, each repeated ``repeat`` times.
+
+    As MXNet's kernel does, ``start`` and ``step`` are cast to ``dtype`` before use.
+    """
+    if stop is None:
+        start, stop = 0, start
+    if step == 0:
+        raise MXNetError("arange: step must not be 0")
+    if (step > 0 and not start < stop) or (step < 0 and not start > stop):
+        raise MXNetError(f"arange: invalid range (start, stop, step) = ({start}, {stop}, "
+                         f"{step})")
+    if repeat < 1:
+        raise MXNetError(f"arange: repeat must be >= 1, got {repeat}")
+    dt = _as_dtype(dtype)
+    n = int(np.ceil((stop - start) / step))
+    idx = np.arange(n * repeat, dtype=np.int64) // repeat
+    with np.errstate(all="ignore"):
+        values = idx.astype(dt) * np.asarray(step).astype(dt) + np.asarray(start).astype(dt)
+    return NDArray(values.astype(dt, copy=False), _as_ctx(ctx))
+
+
+def zeros_like(data: NDArray, **kwargs: Any) -> NDArray:
+    return NDArray(np.zeros_like(data._data), data._ctx)
+
+
+def ones_like(data: NDArray, **kwargs: Any) -> NDArray:
+    return NDArray(np.ones_like(data._data), data._ctx)
+
+
+def _same_dtype(arrays: Sequence[NDArray], op: str) -> list[np.ndarray]:
+    if not arrays:
+        raise MXNetError(f"{op}: needs at least one array")
+    if any(not isinstance(a, NDArray) for a in arrays):
+        raise NDArrayTypeError(f"{op}: every input must be an NDArray")
+    dtype = arrays[0]._data.dtype
+    for i, a in enumerate(arrays):
+        if a._data.dtype != dtype:
+            raise MXNetError(f"{op}: non-uniform data type, expected {dtype}, got "
+                             f"{a._data.dtype} for input {i}")
+    return [a._data if a.stype == "default" else a.asnumpy() for a in arrays]
+
+
+def _unpack(data: tuple) -> tuple:
+    if len(data) == 1 and isinstance(data[0], (list, tuple)):
+        return tuple(data[0])
+    return data
+
+
+def concat(*data: NDArray, dim: int = 1, **kwargs: Any) -> NDArray:
+    """Join arrays along ``dim`` (MXNet's default is 1)."""
+    data = _unpack(data)
+    arrays = _same_dtype(data, "concat")
+    try:
+        out = np.concatenate(arrays, axis=dim)
+    except ValueError as e:
+        raise MXNetError(f"concat of shapes {[a.shape for a in arrays]} along dim {dim}: "
+                         f"{e}") from None
+    return NDArray(out, data[0]._ctx)
+
+
+def stack(*data: NDArray, axis: int = 0, **kwargs: Any) -> NDArray:
+    """Join same-shaped arrays along a new axis."""
+    data = _unpack(data)
+    arrays = _same_dtype(data, "stack")
+    try:
+        out = np.stack(arrays, axis=axis)
+    except ValueError as e:
+        raise MXNetError(f"stack of shapes {[a.shape for a in arrays]} on axis {axis}: "
+                         f"{e}") from None
+    return NDArray(out, data[0]._ctx)
+
+
+def moveaxis(tensor: NDArray, source: int | Sequence[int],
+             destination: int | Sequence[int]) -> NDArray:
+    """Move axes to new positions (a copy, as MXNet's transpose gives)."""
+    try:
+        out = np.moveaxis(tensor._data, source, destination)
+    except ValueError as e:
+        raise MXNetError(f"moveaxis of shape {tensor.shape}: {e}") from None
+    return NDArray(np.ascontiguousarray(out), tensor._ctx)
+
+
+def waitall() -> None:
+    """Computation is synchronous here; kept for API compatibility."""
