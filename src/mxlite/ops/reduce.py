@@ -1,1 +1,105 @@
-"""Placeholder: reduce operators (owned by the ops work)."""
+"""Reductions: sum, mean, prod, max, min, nansum, nanprod over axes, and norm."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._util import BOOL, INT, OPT_SHAPE, P, assign, axis_of, declare, fail, opt_dtypes, scalar_shape
+from .registry import Attrs
+
+
+def reduce_axes(attrs: Attrs, ndim: int, axis, exclude: bool = False) -> tuple[int, ...]:
+    """The sorted axes a reduction removes (every axis when ``axis`` is None or empty)."""
+    if not axis:
+        return tuple(range(ndim))
+    axes = sorted(axis_of(attrs, a, ndim) for a in axis)
+    if len(set(axes)) != len(axes):
+        raise fail(attrs, f"reduction axes {axis} have duplicates")
+    if exclude:
+        axes = [i for i in range(ndim) if i not in axes]
+    return tuple(axes)
+
+
+def reduce_shape(attrs: Attrs, d: tuple, axis, keepdims: bool, exclude: bool = False) -> tuple:
+    """MXNet's ReduceAxesShapeImpl (legacy: a full reduction gives ``(1,)``)."""
+    if not axis:
+        return (1,) * len(d) if keepdims else scalar_shape()
+    axes = reduce_axes(attrs, len(d), axis, exclude)
+    if keepdims:
+        return tuple(1 if i in axes else x for i, x in enumerate(d))
+    o = tuple(x for i, x in enumerate(d) if i not in axes)
+    return o or scalar_shape()
+
+
+def _reduce_infer(attrs: Attrs, ins: list, outs: list):
+    if ins[0] is not None:
+        o = reduce_shape(attrs, ins[0], attrs.axis, attrs.keepdims, attrs.exclude)
+        assign(attrs, outs, 0, o, ["output"])
+    return ins, outs
+
+
+def _reduce_forward(fn):
+    def forward(attrs, inputs, ctx):
+        (x,) = inputs
+        axes = reduce_axes(attrs, x.ndim, attrs.axis, attrs.exclude)
+        with np.errstate(invalid="ignore", over="ignore"):
+            r = fn(x, axis=axes)
+        o = reduce_shape(attrs, x.shape, attrs.axis, attrs.keepdims, attrs.exclude)
+        return [np.asarray(r).astype(x.dtype, copy=False).reshape(o)]
+    return forward
+
+
+_REDUCE = [  # (canonical, numpy kernel, aliases)
+    ("sum", np.sum, ("sum_axis", "_sparse_sum")),
+    ("mean", np.mean, ("_sparse_mean",)),
+    ("prod", np.prod, ()),
+    ("max", np.max, ("max_axis",)),
+    ("min", np.min, ("min_axis",)),
+    ("nansum", np.nansum, ()),
+    ("nanprod", np.nanprod, ()),
+]
+
+_REDUCE_PARAMS = {"axis": P(OPT_SHAPE, None), "keepdims": P(BOOL, False),
+                  "exclude": P(BOOL, False)}
+
+for _name, _fn, _aliases in _REDUCE:
+    declare(_name, *_aliases, params=dict(_REDUCE_PARAMS), infer_shape=_reduce_infer,
+            forward=_reduce_forward(_fn))
+
+
+def _norm_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    if attrs.ord not in (1, 2):
+        raise fail(attrs, f"ord={attrs.ord} is not supported (expected 1 or 2)")
+    if attrs.axis is not None and len(attrs.axis) not in (1, 2):
+        raise fail(attrs, f"axis={attrs.axis} must name 1 or 2 axes")
+    assign(attrs, outs, 0, reduce_shape(attrs, d, attrs.axis, attrs.keepdims), ["output"])
+    return ins, outs
+
+
+def _norm_type(attrs: Attrs, ins: list, outs: list):
+    t = ins[0]
+    outs[0] = attrs.out_dtype if attrs.out_dtype is not None else (t or outs[0])
+    return ins, outs
+
+
+def _norm_forward(attrs, inputs, ctx):
+    (x,) = inputs
+    axes = reduce_axes(attrs, x.ndim, attrs.axis)
+    a = np.abs(x.astype(np.float64))
+    r = a.sum(axis=axes) if attrs.ord == 1 else np.sqrt(np.square(a).sum(axis=axes))
+    out_t = attrs.out_dtype if attrs.out_dtype is not None else x.dtype
+    return [np.asarray(r).astype(out_t).reshape(reduce_shape(attrs, x.shape, attrs.axis,
+                                                             attrs.keepdims))]
+
+
+declare(
+    "norm", "_sparse_norm",
+    params={"ord": P(INT, 2), "axis": P(OPT_SHAPE, None),
+            "out_dtype": P(opt_dtypes("float16", "float32", "float64", "int32", "int64", "int8"),
+                           None),
+            "keepdims": P(BOOL, False)},
+    infer_shape=_norm_shape, infer_type=_norm_type, forward=_norm_forward,
+)

@@ -258,14 +258,19 @@ class Attrs:
 
 
 class OpContext:
-    """What a kernel sees besides its inputs: mode, randomness, and state saved for backward."""
+    """What a kernel sees besides its inputs: mode, randomness, and state saved for backward.
 
-    __slots__ = ("is_train", "rng", "saved")
+    ``inplace`` lists input positions whose buffers nothing reads after this operator (the
+    executor's memory plan): the kernel may write its output into them.
+    """
+
+    __slots__ = ("is_train", "rng", "saved", "inplace")
 
     def __init__(self, is_train: bool = False, rng: np.random.Generator | None = None):
         self.is_train = is_train
         self.rng = rng
         self.saved: dict[str, Any] = {}
+        self.inplace: tuple[int, ...] = ()
 
 
 ShapeList = list  # list[tuple[int, ...] | None]

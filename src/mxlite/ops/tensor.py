@@ -1,1 +1,872 @@
-"""Placeholder: tensor operators (owned by the ops work)."""
+"""Tensor manipulation: reshaping, joining and splitting, indexing, sorting, creation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..base import MXNetError
+from ..ndarray.shape_codes import infer_reshape
+from ._util import (
+    BOOL,
+    F32,
+    FLOAT,
+    INT,
+    OPT_FLOAT,
+    OPT_INT,
+    OPT_SHAPE,
+    SHAPE,
+    STR,
+    P,
+    assign,
+    assign_type,
+    axis_of,
+    declare,
+    dtypes,
+    enum,
+    fail,
+    known,
+    scalar_shape,
+    size_of,
+)
+from .registry import Attrs, ParamType, _literal, merge_shape, same_shape
+
+
+class _SliceBounds(ParamType):
+    """``begin``/``end``/``step`` of ``slice``: a tuple whose entries may be ``None``."""
+
+    name = "Shape(tuple)"
+
+    def parse(self, value):
+        if isinstance(value, str):
+            value = _literal(value)
+        if value is None:
+            return ()
+        if isinstance(value, (int, np.integer)):
+            value = (value,)
+        return tuple(None if v is None else INT.parse(v) for v in value)
+
+
+BOUNDS = _SliceBounds()
+
+
+def _args(a: Attrs):
+    return tuple(f"arg{i}" for i in range(a.num_args))
+
+
+def _out_only(attrs: Attrs, outs: list, shape, ins: list):
+    assign(attrs, outs, 0, shape, attrs.op.list_outputs(attrs))
+    return ins, outs
+
+
+def _unknown_to_neg(s):
+    return tuple(-1 if d == 0 else d for d in s)
+
+
+def _neg_to_unknown(s):
+    return tuple(0 if d < 0 else d for d in s)
+
+
+def _lhs_type(attrs: Attrs, ins: list, outs: list):
+    """The output has the first input's dtype; the ``*_like`` input keeps its own, and (as in
+    MXNet) nothing is inferred until that one is known."""
+    if ins[1] is not None:
+        t = ins[0] if ins[0] is not None else outs[0]
+        assign_type(attrs, outs, 0, t, ["output"])
+        ins[0] = outs[0]
+    return ins, outs
+
+
+# ----------------------------------------------------------------------------------------
+# Reshaping.
+
+
+def _flatten_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    if 0 in d[1:]:  # MXNet gives up rather than guess
+        return ins, outs
+    return _out_only(attrs, outs, (d[0], size_of(d[1:])), ins)
+
+
+declare("Flatten", "flatten", "_npx_batch_flatten", infer_shape=_flatten_shape)
+
+
+def _fill_one_unknown(s: tuple, total: int) -> tuple:
+    """MXNet's ReverseReshapeInferShape: one unknown dim follows from the total size."""
+    if total <= 0 or s.count(0) != 1:
+        return s
+    rest = size_of(d for d in s if d)
+    return tuple(total // rest if d == 0 else d for d in s)
+
+
+def _reshape_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    if attrs.shape:
+        try:  # shape_codes works with -1 for unknown dims, we with 0
+            o = _neg_to_unknown(infer_reshape(_unknown_to_neg(d), attrs.shape, attrs.reverse))
+        except MXNetError as e:
+            raise fail(attrs, str(e)) from None
+    elif attrs.target_shape:  # the legacy spelling: one 0 is inferred, keep_highest keeps d[0]
+        o = list(attrs.target_shape)
+        if attrs.keep_highest:
+            o[0] = d[0]
+        zeros = [i for i in range(1 if attrs.keep_highest else 0, len(o)) if o[i] == 0]
+        if len(zeros) == 1 and known(d):
+            o[zeros[0]] = size_of(d) // size_of(x for x in o if x)
+        o = tuple(o)
+    else:
+        if known(outs[0]):
+            ins[0] = _fill_one_unknown(d, size_of(outs[0]))
+        return ins, outs
+    # MXNet 1.9.1 does not compare the sizes here (the kernel would); neither do we.
+    assign(attrs, outs, 0, o, ["output"])
+    if known(outs[0]):
+        ins[0] = _fill_one_unknown(d, size_of(outs[0]))
+    return ins, outs
+
+
+declare(
+    "Reshape", "reshape",
+    params={"shape": P(SHAPE, ()), "reverse": P(BOOL, False),
+            "target_shape": P(SHAPE, ()), "keep_highest": P(BOOL, False)},
+    infer_shape=_reshape_shape,
+)
+
+
+def _reshape_like_shape(attrs: Attrs, ins: list, outs: list):
+    lhs, rhs = ins
+    if lhs is None or rhs is None:
+        return ins, outs
+
+    def span(begin, end, n):
+        b = 0 if begin is None else (begin + n if begin < 0 else begin)
+        e = n if end is None else (end + n if end < 0 else end)
+        if not 0 <= b <= e <= n:
+            raise fail(attrs, f"begin={begin}, end={end} is not a valid range of {n} dims")
+        return b, e
+
+    lb, le = span(attrs.lhs_begin, attrs.lhs_end, len(lhs))
+    rb, re_ = span(attrs.rhs_begin, attrs.rhs_end, len(rhs))
+    o = (*lhs[:lb], *rhs[rb:re_], *lhs[le:])
+    if known(o) and known(lhs) and size_of(o) != size_of(lhs):
+        raise fail(attrs, f"cannot reshape lhs of shape {lhs} like rhs of shape {rhs}: "
+                          f"{o} has a different size")
+    return _out_only(attrs, outs, o, ins)
+
+
+declare(
+    "reshape_like", "_npx_reshape_like",
+    params={"lhs_begin": P(OPT_INT, None), "lhs_end": P(OPT_INT, None),
+            "rhs_begin": P(OPT_INT, None), "rhs_end": P(OPT_INT, None)},
+    inputs=("lhs", "rhs"), infer_shape=_reshape_like_shape, infer_type=_lhs_type,
+)
+
+
+def _transpose_axes(attrs: Attrs, n: int) -> tuple[int, ...]:
+    if not attrs.axes:
+        return tuple(range(n - 1, -1, -1))
+    axes = tuple(axis_of(attrs, a, n, "axes") for a in attrs.axes)
+    if len(axes) != n or sorted(axes) != list(range(n)):
+        raise fail(attrs, f"axes={attrs.axes} is not a permutation of {n} dims")
+    return axes
+
+
+def _transpose_shape(attrs: Attrs, ins: list, outs: list):
+    if ins[0] is not None:
+        ax = _transpose_axes(attrs, len(ins[0]))
+        assign(attrs, outs, 0, tuple(ins[0][a] for a in ax), ["output"])
+    if outs[0] is not None:
+        if ins[0] is None and not attrs.axes:
+            raise fail(attrs, "cannot infer the input from the output without axes")
+        ax = _transpose_axes(attrs, len(outs[0]))
+        back = [0] * len(ax)
+        for i, a in enumerate(ax):
+            back[a] = outs[0][i]
+        assign(attrs, ins, 0, tuple(back), ["data"])
+    return ins, outs
+
+
+declare("transpose", params={"axes": P(SHAPE, ())}, infer_shape=_transpose_shape)
+
+
+def _expand_dims_shape(attrs: Attrs, ins: list, outs: list):
+    d, o = ins[0], outs[0]
+    if d is None and o is not None:
+        ax = axis_of(attrs, attrs.axis, len(o) - 1, extra=1)
+        assign(attrs, ins, 0, (*o[:ax], *o[ax + 1:]), ["data"])
+        d = ins[0]
+    if d is None:
+        return ins, outs
+    ax = axis_of(attrs, attrs.axis, len(d), extra=1)
+    return _out_only(attrs, outs, (*d[:ax], 1, *d[ax:]), ins)
+
+
+declare("expand_dims", "_npi_expand_dims", params={"axis": P(INT)},
+        infer_shape=_expand_dims_shape)
+
+
+def _squeeze_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    if attrs.axis is None:
+        drop = {i for i, x in enumerate(d) if x == 1}
+    else:
+        drop = {axis_of(attrs, a, len(d)) for a in attrs.axis}
+        for a in drop:
+            if d[a] not in (0, 1):
+                raise fail(attrs, f"cannot squeeze axis {a} of size {d[a]} (data {d})")
+    o = tuple(x for i, x in enumerate(d) if i not in drop)
+    return _out_only(attrs, outs, o or scalar_shape(), ins)
+
+
+declare("squeeze", params={"axis": P(OPT_SHAPE, None)}, infer_shape=_squeeze_shape)
+
+# ----------------------------------------------------------------------------------------
+# Joining and splitting.
+
+
+def _concat_shape(attrs: Attrs, ins: list, outs: list):
+    # MXNet 1.9.1's ConcatShape, quirks included: inputs of unknown rank add nothing to the
+    # joined size (so the output may be inferred too small; MXNet does the same).
+    names = attrs.op.list_inputs(attrs)
+    common = None
+    size, unknown_size, ax = 0, False, None
+    for s in [*ins, outs[0]]:
+        if s is None:
+            continue
+        ax = axis_of(attrs, attrs.dim, len(s), "dim")
+        rest = tuple(0 if j == ax else x for j, x in enumerate(s))
+        if common is None:
+            common = rest
+        elif len(common) == len(rest):  # a rank mismatch is reported below, per input
+            common = tuple(y if x == 0 else x for x, y in zip(common, rest))
+    if common is None:
+        return ins, outs
+    for i, s in enumerate(ins):
+        if s is not None:
+            unknown_size = unknown_size or s[ax] == 0
+            size += s[ax]
+        try:
+            ins[i] = merge_shape(s, common)
+        except MXNetError:
+            raise fail(attrs, f"input {names[i]!r} has shape {s}, incompatible with "
+                              f"{common} (0 = any) joined along dim {attrs.dim}") from None
+    o = list(common)
+    o[ax] = 0 if unknown_size else size
+    assign(attrs, outs, 0, tuple(o), ["output"])
+    return ins, outs
+
+
+declare(
+    "Concat", "concat", "_sparse_concat",
+    params={"num_args": P(INT), "dim": P(INT, 1)},
+    inputs=_args, key_var_num_args="num_args", infer_shape=_concat_shape,
+)
+
+
+def _stack_shape(attrs: Attrs, ins: list, outs: list):
+    # MXNet 1.9.1 takes the first known input's shape and neither checks the others nor
+    # fills them in.
+    s = next((x for x in ins if x is not None), None)
+    if s is None:
+        return ins, outs
+    ax = axis_of(attrs, attrs.axis, len(s), extra=1)
+    return _out_only(attrs, outs, (*s[:ax], attrs.num_args, *s[ax:]), ins)
+
+
+declare(
+    "stack", params={"axis": P(INT, 0), "num_args": P(INT)},
+    inputs=_args, key_var_num_args="num_args", infer_shape=_stack_shape,
+)
+
+
+def _split_outputs(a: Attrs):
+    return tuple(f"output{i}" for i in range(a.num_outputs))
+
+
+def _split_shape(attrs: Attrs, ins: list, outs: list):
+    n = attrs.num_outputs
+    names = attrs.op.list_outputs(attrs)
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    ax = axis_of(attrs, attrs.axis, len(d))
+    if d[ax] and d[ax] % n:
+        raise fail(attrs, f"cannot split axis {ax} of the input of shape {d} into "
+                          f"num_outputs={n} evenly sized chunks")
+    if attrs.squeeze_axis and d[ax] and d[ax] != n:
+        raise fail(attrs, f"squeeze_axis needs axis {ax} of the input of shape {d} to "
+                          f"have num_outputs={n} elements")
+    part = (*d[:ax], *d[ax + 1:]) if attrs.squeeze_axis else (*d[:ax], d[ax] // n, *d[ax + 1:])
+    for i in range(n):
+        assign(attrs, outs, i, part, names)
+    return ins, outs
+
+
+declare(
+    "SliceChannel", "split",
+    params={"num_outputs": P(INT), "axis": P(INT, 1), "squeeze_axis": P(BOOL, False)},
+    outputs=_split_outputs, infer_shape=_split_shape,
+)
+
+# ----------------------------------------------------------------------------------------
+# Slicing.
+
+
+def _slice_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    b, e = attrs.begin, attrs.end
+    step = attrs.step or (None,) * len(b)
+    if len(b) != len(e) or len(step) != len(b) or len(b) > len(d):
+        raise fail(attrs, f"begin={b}, end={e}, step={attrs.step} must have equal lengths "
+                          f"of at most {len(d)} (data {d})")
+    o = list(d)
+    for i, (bi, ei, si) in enumerate(zip(b, e, step)):
+        if si == 0:
+            raise fail(attrs, f"slice step cannot be 0 (axis {i})")
+        if d[i]:
+            o[i] = len(range(d[i])[slice(bi, ei, si)])
+    return _out_only(attrs, outs, tuple(o), ins)
+
+
+declare(
+    "slice", "crop", "_npi_slice", "_npx_slice", "_sparse_slice",
+    params={"begin": P(BOUNDS), "end": P(BOUNDS), "step": P(BOUNDS, ())},
+    infer_shape=_slice_shape,
+)
+
+
+def _slice_axis_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    ax = axis_of(attrs, attrs.axis, len(d))
+    o = list(d)
+    if d[ax]:
+        n = d[ax]
+        b = attrs.begin + n if attrs.begin < 0 else attrs.begin
+        e = n if attrs.end is None else (attrs.end + n if attrs.end < 0 else attrs.end)
+        if not 0 <= b < e <= n:
+            raise fail(attrs, f"slice [{attrs.begin}:{attrs.end}] is invalid for axis {ax} "
+                              f"of the input of shape {d}")
+        o[ax] = e - b
+    return _out_only(attrs, outs, tuple(o), ins)
+
+
+declare(
+    "slice_axis", params={"axis": P(INT), "begin": P(INT), "end": P(OPT_INT)},
+    infer_shape=_slice_axis_shape,
+)
+
+
+def _slice_like_shape(attrs: Attrs, ins: list, outs: list):
+    d, like = ins
+    if d is None or like is None:
+        return ins, outs
+    if not attrs.axes:
+        if len(like) != len(d):
+            raise fail(attrs, f"shape_like {like} must have as many dims as data {d} "
+                              "when axes is empty")
+        axes = range(len(d))
+    else:
+        axes = [axis_of(attrs, a, len(d), "axes") for a in attrs.axes]
+    o = list(d)
+    for a in axes:
+        if a >= len(like):
+            raise fail(attrs, f"axis {a} is out of range for shape_like {like}")
+        if d[a] and like[a] > d[a]:
+            raise fail(attrs, f"shape_like {like} is larger than data {d} on axis {a}")
+        o[a] = like[a]
+    return _out_only(attrs, outs, tuple(o), ins)
+
+
+declare(
+    "slice_like", params={"axes": P(SHAPE, ())}, inputs=("data", "shape_like"),
+    infer_shape=_slice_like_shape, infer_type=_lhs_type,
+)
+
+# ----------------------------------------------------------------------------------------
+# Indexing. Index inputs may be of any dtype; the data's dtype flows to the output.
+
+
+def _index_type(attrs: Attrs, ins: list, outs: list):
+    """Data and output share a dtype; the index input may have any (MXNet wants it given)."""
+    t = ins[0] if ins[0] is not None else outs[0]
+    if t is not None:
+        assign_type(attrs, ins, 0, t, attrs.op.list_inputs(attrs))
+        assign_type(attrs, outs, 0, t, ["output"])
+    return ins, outs
+
+
+def _take_shape(attrs: Attrs, ins: list, outs: list):
+    a, idx = ins
+    if a is None or idx is None:
+        return ins, outs
+    ax = axis_of(attrs, attrs.axis, len(a))
+    return _out_only(attrs, outs, (*a[:ax], *idx, *a[ax + 1:]), ins)
+
+
+declare(
+    "take", "_npi_take",
+    params={"axis": P(INT, 0), "mode": P(enum("clip", "raise", "wrap"), "clip")},
+    inputs=("a", "indices"), infer_shape=_take_shape, infer_type=_index_type,
+)
+
+
+def _pick_shape(attrs: Attrs, ins: list, outs: list):
+    names = attrs.op.list_inputs(attrs)
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    if attrs.axis is None:
+        o = (1,) * len(d) if attrs.keepdims else scalar_shape()
+        assign(attrs, ins, 1, o, names)
+        return _out_only(attrs, outs, o, ins)
+    ax = axis_of(attrs, attrs.axis, len(d))
+    assign(attrs, ins, 1, (*d[:ax], *d[ax + 1:]) or scalar_shape(), names)
+    o = (*d[:ax], 1, *d[ax + 1:]) if attrs.keepdims else (*d[:ax], *d[ax + 1:])
+    return _out_only(attrs, outs, o or scalar_shape(), ins)
+
+
+declare(
+    "pick", "choose_element_0index", "_npx_pick",
+    params={"axis": P(OPT_INT, -1), "keepdims": P(BOOL, False),
+            "mode": P(enum("clip", "wrap"), "clip")},
+    inputs=("data", "index"), infer_shape=_pick_shape, infer_type=_index_type,
+)
+
+
+def _one_hot_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    return _out_only(attrs, outs, (*d, attrs.depth), ins)
+
+
+def _dtype_out(attrs: Attrs, ins: list, outs: list):
+    """Output dtype from the ``dtype`` parameter; inputs (indices) may have any dtype."""
+    assign_type(attrs, outs, 0, attrs.dtype, attrs.op.list_outputs(attrs))
+    return ins, outs
+
+
+_DTYPES = ("bfloat16", "float16", "float32", "float64", "int32", "int64", "int8", "uint8")
+_CREATE_DTYPES = ("bfloat16", "bool", *_DTYPES[1:])
+
+declare(
+    "one_hot", "_npx_one_hot",
+    params={"depth": P(INT), "on_value": P(FLOAT, 1.0), "off_value": P(FLOAT, 0.0),
+            "dtype": P(dtypes(*_DTYPES), F32)},
+    inputs=("indices",), infer_shape=_one_hot_shape, infer_type=_dtype_out,
+)
+
+
+def _tile_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    reps = attrs.reps
+    n = max(len(d), len(reps))
+    d2 = (1,) * (n - len(d)) + tuple(d)
+    r2 = (1,) * (n - len(reps)) + tuple(reps)
+    return _out_only(attrs, outs, tuple(x * r for x, r in zip(d2, r2)), ins)
+
+
+declare("tile", "_npi_tile", params={"reps": P(SHAPE)}, infer_shape=_tile_shape)
+
+
+def _repeat_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    r = attrs.repeats
+    if r < 0:
+        raise fail(attrs, f"repeats={r} must be non-negative")
+    if attrs.axis is None:
+        return _out_only(attrs, outs, (size_of(d) * r,), ins)
+    ax = axis_of(attrs, attrs.axis, len(d))
+    return _out_only(attrs, outs, (*d[:ax], d[ax] * r, *d[ax + 1:]), ins)
+
+
+declare(
+    "repeat", "_np_repeat", params={"repeats": P(INT), "axis": P(OPT_INT, None)},
+    infer_shape=_repeat_shape,
+)
+
+
+declare("reverse", "flip", params={"axis": P(SHAPE)}, infer_shape=same_shape)
+
+
+def _swapaxis_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    a = axis_of(attrs, attrs.dim1, len(d), "dim1")
+    b = axis_of(attrs, attrs.dim2, len(d), "dim2")
+    o = list(d)
+    o[a], o[b] = o[b], o[a]
+    return _out_only(attrs, outs, tuple(o), ins)
+
+
+declare(
+    "SwapAxis", "swapaxes", "_npi_swapaxes",
+    params={"dim1": P(INT, 0), "dim2": P(INT, 0)}, infer_shape=_swapaxis_shape,
+)
+
+
+def _merge(attrs: Attrs, a: tuple | None, b: tuple, what: str) -> tuple:
+    box = [a]
+    assign(attrs, box, 0, b, [what])
+    return box[0]
+
+
+def _where_shape(attrs: Attrs, ins: list, outs: list):
+    # MXNet 1.9.1 waits for the condition's shape; then x, y and the output complete each other.
+    names = [*attrs.op.list_inputs(attrs), "output"]
+    cond = ins[0]
+    if cond is None:
+        return ins, outs
+    s = None
+    for i, x in enumerate((ins[1], ins[2], outs[0])):
+        s = _merge(attrs, s, x, names[i + 1]) if x is not None else s
+    if s is None:
+        return ins, outs
+    ins[1] = ins[2] = outs[0] = s
+    if tuple(cond) != tuple(s) and (len(cond) != 1 or cond[0] != s[0]):
+        if len(cond) == len(s):
+            assign(attrs, ins, 0, s, names)
+        elif len(cond) == 1:
+            raise fail(attrs, f"condition of shape {cond} must have the shape of x {s} or "
+                              f"be 1-D of size {s[0]}")
+    return ins, outs
+
+
+def _where_type(attrs: Attrs, ins: list, outs: list):
+    t = None
+    for x in (ins[1], ins[2], outs[0]):
+        if x is not None:
+            t = x if t is None else t
+    names = attrs.op.list_inputs(attrs)
+    if t is not None:
+        assign_type(attrs, ins, 1, t, names)
+        assign_type(attrs, ins, 2, t, names)
+        assign_type(attrs, outs, 0, t, ["output"])
+    return ins, outs
+
+
+declare("where", "_sparse_where", inputs=("condition", "x", "y"), infer_shape=_where_shape,
+        infer_type=_where_type)
+
+declare("clip", "_npi_clip", "_sparse_clip", params={"a_min": P(FLOAT), "a_max": P(FLOAT)},
+        infer_shape=same_shape)
+
+
+def _cast_type(attrs: Attrs, ins: list, outs: list):
+    assign_type(attrs, outs, 0, attrs.dtype, ["output"])
+    return ins, outs
+
+
+declare("Cast", "cast", "_npi_cast", "_npx_cast", params={"dtype": P(dtypes(*_CREATE_DTYPES))},
+        infer_shape=same_shape, infer_type=_cast_type)
+declare("zeros_like", "_sparse_zeros_like", infer_shape=same_shape)
+declare("ones_like", infer_shape=same_shape)
+declare("_copy", "identity", infer_shape=same_shape)
+
+# ----------------------------------------------------------------------------------------
+# Broadcasting to a shape.
+
+
+def _broadcast_to_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    t = attrs.shape
+    if len(t) != len(d):
+        raise fail(attrs, f"cannot broadcast the input of shape {d} to {t}: ranks differ")
+    o = []
+    for x, y in zip(d, t):
+        if y == 0 or x == y:
+            o.append(x)
+        elif x == 1:
+            o.append(y)
+        else:
+            raise fail(attrs, f"cannot broadcast the input of shape {d} to {t}")
+    return _out_only(attrs, outs, tuple(o), ins)
+
+
+declare("broadcast_to", params={"shape": P(SHAPE, ())}, infer_shape=_broadcast_to_shape)
+
+
+def _broadcast_like_shape(attrs: Attrs, ins: list, outs: list):
+    lhs, rhs = ins
+    if lhs is None or rhs is None:
+        return ins, outs
+    if attrs.lhs_axes is None and attrs.rhs_axes is None:
+        if len(lhs) != len(rhs):
+            raise fail(attrs, f"cannot broadcast lhs of shape {lhs} like rhs of shape {rhs}")
+        o = []
+        for x, y in zip(lhs, rhs):
+            if x != y and x != 1:
+                raise fail(attrs, f"cannot broadcast lhs of shape {lhs} like rhs of shape "
+                                  f"{rhs}")
+            o.append(y)
+        return _out_only(attrs, outs, tuple(o), ins)
+    la, ra = attrs.lhs_axes or (), attrs.rhs_axes or ()
+    if len(la) != len(ra):
+        raise fail(attrs, f"lhs_axes={la} and rhs_axes={ra} must have the same length")
+    o = list(lhs)
+    for a, b in zip(la, ra):
+        a, b = axis_of(attrs, a, len(lhs), "lhs_axes"), axis_of(attrs, b, len(rhs), "rhs_axes")
+        if lhs[a] != 1 and lhs[a] != rhs[b]:
+            raise fail(attrs, f"cannot broadcast axis {a} of lhs {lhs} to {rhs[b]}")
+        o[a] = rhs[b]
+    return _out_only(attrs, outs, tuple(o), ins)
+
+
+declare(
+    "broadcast_like", params={"lhs_axes": P(OPT_SHAPE, None), "rhs_axes": P(OPT_SHAPE, None)},
+    inputs=("lhs", "rhs"), infer_shape=_broadcast_like_shape, infer_type=_lhs_type,
+)
+
+
+def _broadcast_axis_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    if len(attrs.axis) != len(attrs.size):
+        raise fail(attrs, f"axis={attrs.axis} and size={attrs.size} must have the same length")
+    o = list(d)
+    for a, s in zip(attrs.axis, attrs.size):
+        a = axis_of(attrs, a, len(d))
+        if d[a] != 1:
+            raise fail(attrs, f"axis {a} of the input of shape {d} must have size 1 to be "
+                              "broadcast")
+        o[a] = s
+    return _out_only(attrs, outs, tuple(o), ins)
+
+
+declare(
+    "broadcast_axis", "broadcast_axes", params={"axis": P(SHAPE, ()), "size": P(SHAPE, ())},
+    infer_shape=_broadcast_axis_shape,
+)
+
+# ----------------------------------------------------------------------------------------
+# Search and sort.
+
+
+def _reduce_axis_shape(attrs: Attrs, d: tuple, axis, keepdims: bool) -> tuple:
+    if axis is None:
+        return (1,) * len(d) if keepdims else scalar_shape()
+    ax = axis_of(attrs, axis, len(d))
+    o = (*d[:ax], 1, *d[ax + 1:]) if keepdims else (*d[:ax], *d[ax + 1:])
+    return o or scalar_shape()
+
+
+def _argmax_shape(attrs: Attrs, ins: list, outs: list):
+    if ins[0] is None:
+        return ins, outs
+    return _out_only(attrs, outs, _reduce_axis_shape(attrs, ins[0], attrs.axis, attrs.keepdims),
+                     ins)
+
+
+for _name in ("argmax", "argmin"):
+    declare(_name, params={"axis": P(OPT_INT, None), "keepdims": P(BOOL, False)},
+            infer_shape=_argmax_shape)
+
+
+def _topk_outputs(a: Attrs):
+    if a.ret_typ in ("indices", "mask"):
+        return ("output",)
+    return ("output0", "output1")
+
+
+def _topk_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    names = attrs.op.list_outputs(attrs)
+    if attrs.ret_typ == "mask":
+        o = d
+    elif attrs.axis is None:
+        o = (attrs.k,)
+    else:
+        ax = axis_of(attrs, attrs.axis, len(d))
+        if d[ax] and not 0 < attrs.k <= d[ax]:
+            raise fail(attrs, f"k={attrs.k} must be in [1, {d[ax]}] for axis {ax} of {d}")
+        o = (*d[:ax], attrs.k, *d[ax + 1:])
+    for i in range(len(outs)):
+        assign(attrs, outs, i, o, names)
+    return ins, outs
+
+
+def _topk_type(attrs: Attrs, ins: list, outs: list):
+    t = ins[0] if ins[0] is not None else (outs[0] if attrs.ret_typ in ("value", "both",
+                                                                          "mask") else None)
+    ins[0] = t
+    if attrs.ret_typ in ("value", "both"):
+        outs = [t, attrs.dtype]
+    elif attrs.ret_typ == "mask":
+        outs = [t]
+    else:
+        outs = [attrs.dtype]
+    return ins, outs
+
+
+_SORT_DTYPES = ("float16", "float32", "float64", "int32", "int64", "uint8")
+
+declare(
+    "topk", "_npx_topk",
+    params={"axis": P(OPT_INT, -1), "k": P(INT, 1),
+            "ret_typ": P(enum("both", "indices", "mask", "value"), "indices"),
+            "is_ascend": P(BOOL, False), "dtype": P(dtypes(*_SORT_DTYPES), F32)},
+    outputs=_topk_outputs,
+    num_visible_outputs=lambda a: 2 if a.ret_typ == "both" else 1,
+    infer_shape=_topk_shape, infer_type=_topk_type,
+)
+
+
+def _sort_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    o = (size_of(d),) if attrs.axis is None else d
+    if attrs.axis is not None:
+        axis_of(attrs, attrs.axis, len(d))
+    for i in range(len(outs)):
+        assign(attrs, outs, i, o, attrs.op.list_outputs(attrs))
+    return ins, outs
+
+
+def _sort_type(attrs: Attrs, ins: list, outs: list):
+    t = ins[0] if ins[0] is not None else outs[0]
+    return [t], [t, F32]
+
+
+declare(
+    "sort", "_npi_sort", params={"axis": P(OPT_INT, -1), "is_ascend": P(BOOL, True)},
+    outputs=("output0", "output1"), num_visible_outputs=1,
+    infer_shape=_sort_shape, infer_type=_sort_type,
+)
+
+
+def _argsort_type(attrs: Attrs, ins: list, outs: list):
+    return ins, [attrs.dtype]
+
+
+declare(
+    "argsort", "_npi_argsort",
+    params={"axis": P(OPT_INT, -1), "is_ascend": P(BOOL, True),
+            "dtype": P(dtypes(*_SORT_DTYPES), F32)},
+    infer_shape=_sort_shape, infer_type=_argsort_type,
+)
+
+# ----------------------------------------------------------------------------------------
+# Sequence ops: data is (seq, batch, ...) along ``axis`` 0 (or batch-major with axis 1).
+
+
+def _seq_inputs(a: Attrs):
+    return ("data", "sequence_length") if a.use_sequence_length else ("data",)
+
+
+def _seq_shape(last: bool):
+    def infer(attrs: Attrs, ins: list, outs: list):
+        names = attrs.op.list_inputs(attrs)
+        d = ins[0]
+        if d is None:
+            return ins, outs
+        if len(d) < 2:
+            raise fail(attrs, f"data of shape {d} must have at least 2 dims")
+        ax = axis_of(attrs, attrs.axis, len(d))
+        if attrs.use_sequence_length:
+            batch = d[1] if ax == 0 else d[0]
+            assign(attrs, ins, 1, (batch,), names)
+        o = (*d[:ax], *d[ax + 1:]) if last else d
+        return _out_only(attrs, outs, o, ins)
+    return infer
+
+
+def _seq_type(attrs: Attrs, ins: list, outs: list):
+    t = ins[0] if ins[0] is not None else outs[0]
+    ins[0] = t
+    if len(ins) > 1 and ins[1] is None:
+        ins[1] = t
+    return ins, [t]
+
+
+_SEQ_PARAMS = {"use_sequence_length": P(BOOL, False), "axis": P(INT, 0)}
+declare("SequenceMask", "_npx_sequence_mask",
+        params={"use_sequence_length": P(BOOL, False), "value": P(FLOAT, 0.0),
+                "axis": P(INT, 0)}, inputs=_seq_inputs,
+        infer_shape=_seq_shape(False), infer_type=_seq_type)
+declare("SequenceLast", params=dict(_SEQ_PARAMS), inputs=_seq_inputs,
+        infer_shape=_seq_shape(True), infer_type=_seq_type)
+declare("SequenceReverse", params=dict(_SEQ_PARAMS), inputs=_seq_inputs,
+        infer_shape=_seq_shape(False), infer_type=_seq_type)
+
+# ----------------------------------------------------------------------------------------
+# Creation: no inputs; shape and dtype come from the parameters.
+
+
+
+def _init_shape(attrs: Attrs, ins: list, outs: list):
+    return _out_only(attrs, outs, attrs.shape, ins)
+
+
+def _init_forward(fill):
+    def forward(attrs, inputs, ctx):
+        return [np.full(attrs.shape, fill(attrs), dtype=attrs.dtype)]
+    return forward
+
+
+_INIT = {"shape": P(SHAPE, ()), "ctx": P(STR, ""), "dtype": P(dtypes(*_CREATE_DTYPES), F32)}
+declare("_zeros", params=dict(_INIT), inputs=(), infer_shape=_init_shape,
+        infer_type=_dtype_out, forward=_init_forward(lambda a: 0))
+declare("_ones", params=dict(_INIT), inputs=(), infer_shape=_init_shape,
+        infer_type=_dtype_out, forward=_init_forward(lambda a: 1))
+declare("_full", "_npi_full", params={**_INIT, "shape": P(SHAPE, None), "value": P(FLOAT)},
+        inputs=(),
+        infer_shape=_init_shape, infer_type=_dtype_out,
+        forward=_init_forward(lambda a: a.value))
+
+
+def _arange_len(attrs: Attrs) -> int:
+    start, stop, step = attrs.start, attrs.stop, attrs.step
+    if stop is None:
+        start, stop = 0.0, start
+    if step == 0:
+        raise fail(attrs, "step cannot be 0")
+    n = math.ceil((stop - start) / step)
+    if n <= 0:
+        raise fail(attrs, f"range [{start}, {stop}) with step {step} is empty")
+    return n * attrs.repeat
+
+
+def _arange_shape(attrs: Attrs, ins: list, outs: list):
+    if attrs.infer_range:
+        return ins, outs
+    return _out_only(attrs, outs, (_arange_len(attrs),), ins)
+
+
+def _arange_forward(attrs, inputs, ctx):
+    start = 0.0 if attrs.stop is None else attrs.start
+    n = _arange_len(attrs) // attrs.repeat
+    # MXNet computes start + i * step in the output dtype (an int arange truncates the step).
+    t = attrs.dtype
+    vals = np.asarray(start).astype(t) + np.arange(n).astype(t) * np.asarray(attrs.step).astype(t)
+    return [np.repeat(vals.astype(t, copy=False), attrs.repeat)]
+
+
+declare(
+    "_arange",
+    params={"start": P(FLOAT), "stop": P(OPT_FLOAT, None), "step": P(FLOAT, 1.0),
+            "repeat": P(INT, 1), "infer_range": P(BOOL, False), "ctx": P(STR, ""),
+            "dtype": P(dtypes(*_DTYPES), F32)},
+    inputs=(), infer_shape=_arange_shape, infer_type=_dtype_out, forward=_arange_forward,
+)
