@@ -1,0 +1,302 @@
+"""Symbol JSON text <-> plain graph records, as MXNet 1.9.1 reads and writes it (pure).
+
+The layout is that of dmlc's ``JSONWriter`` (FORMATS.md section 4): 2-space indentation, every
+item separator ``", "`` followed by a newline, arrays of more than ten items and the node list
+spread over lines, maps of more than one key spread over lines, keys of maps sorted, no final
+newline. Strings escape only ``"``, ``\\``, newline, carriage return and tab; everything else is
+written raw (UTF-8), which is why reading uses ``json.loads(strict=False)``.
+
+This module knows nothing of operators: it checks the structure of the text and hands records
+to :mod:`mxlite.symbol`, which resolves operators, upgrades old files and builds the graph.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple
+
+from ..base import MXNetError
+
+__all__ = ["MXNET_VERSION", "JsonNode", "JsonGraph", "parse", "nodes", "dumps"]
+
+MXNET_VERSION = 10901  # what MXNet 1.9.1 writes; files without it are 0.8.0 (800)
+
+_NODE_KEYS = frozenset(("op", "name", "inputs", "attrs", "attr", "param", "control_deps",
+                        "subgraphs", "backward_source_id"))
+_GRAPH_KEYS = frozenset(("nodes", "arg_nodes", "heads", "node_row_ptr", "attrs"))
+
+
+class JsonNode(NamedTuple):
+    """One node as stored: ``op`` is ``"null"`` for a variable; inputs are ``[node, output,
+    version]`` lists; ``attrs`` merges ``attrs``/``attr`` and ``param`` as MXNet's loader does."""
+
+    op: str
+    name: str
+    attrs: dict[str, str]
+    inputs: list[list[int]]
+    control_deps: list[int]
+
+
+class JsonGraph(NamedTuple):
+    raw_nodes: list[Any]  # as json.loads gave them; :func:`nodes` checks and reads them
+    arg_nodes: list[int]
+    heads: list[list[int]]
+    version: int  # mxnet_version, 800 when absent
+    np_shape: bool  # saved under numpy shape semantics (attrs.is_np_shape = 1)
+
+
+def _fail(where: str, msg: str) -> MXNetError:
+    return MXNetError(f"{where}: {msg}" if where else msg)
+
+
+def _entries(value: Any, what: str, n_nodes: int, where: str) -> list[list[int]]:
+    """Check ``[[node, output(, version)], ...]``; 2-item entries get version 0."""
+    if type(value) is not list:
+        raise _fail(where, f"{what}: expected a list of [node, output, version], got "
+                           f"{type(value).__name__}")
+    out = value
+    for k, e in enumerate(value):
+        if (type(e) is not list or not 2 <= len(e) <= 3
+                or any(type(x) is not int or x < 0 for x in e)):
+            raise _fail(where, f"{what}[{k}]: expected [node, output, version] of non-negative "
+                               f"integers, got {e!r}")
+        if e[0] >= n_nodes:
+            raise _fail(where, f"{what}[{k}] refers to node {e[0]} but there are only "
+                               f"{n_nodes} nodes")
+        if len(e) == 2:
+            if out is value:
+                out = list(value)
+            out[k] = [e[0], e[1], 0]
+    return out
+
+
+def _str_map(value: Any, what: str, where: str) -> dict[str, str]:
+    if type(value) is not dict:
+        raise _fail(where, f"{what}: expected an object of strings, got {type(value).__name__}")
+    for k, v in value.items():
+        if type(v) is not str:
+            raise _fail(where, f"{what}[{k!r}]: expected a string value, got {v!r}")
+    return value
+
+
+def parse(text: str | bytes, where: str = "") -> JsonGraph:
+    """Parse a symbol JSON document and check its top level (nodes are read by :func:`nodes`).
+
+    ``where`` (a file name, say) prefixes every error message. Raises MXNetError for text
+    that is not JSON, a missing or unknown field or a value of the wrong type.
+    """
+    try:
+        doc = json.loads(text, strict=False)
+    except json.JSONDecodeError as e:
+        raise _fail(where, f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno} "
+                           f"(char {e.pos})") from None
+    except (UnicodeDecodeError, TypeError, ValueError) as e:
+        raise _fail(where, f"not valid JSON: {e}") from None
+    if type(doc) is not dict:
+        raise _fail(where, f"a symbol file holds a JSON object, got {type(doc).__name__}")
+    for key in ("nodes", "arg_nodes", "heads"):
+        if key not in doc:
+            raise _fail(where, f"required field {key!r} is missing")
+    if not _GRAPH_KEYS.issuperset(doc):
+        extra = sorted(set(doc) - _GRAPH_KEYS)
+        raise _fail(where, f"unknown field {extra[0]!r} (expected {sorted(_GRAPH_KEYS)})")
+    raw_nodes = doc["nodes"]
+    if type(raw_nodes) is not list:
+        raise _fail(where, f"'nodes': expected a list, got {type(raw_nodes).__name__}")
+    n_nodes = len(raw_nodes)
+    arg_nodes = doc["arg_nodes"]
+    if type(arg_nodes) is not list or any(type(a) is not int or not 0 <= a < n_nodes
+                                          for a in arg_nodes):
+        raise _fail(where, f"'arg_nodes' must list node ids below {n_nodes}, got {arg_nodes!r}")
+    heads = _entries(doc["heads"], "heads", n_nodes, where)
+    if not heads:
+        raise _fail(where, "'heads' is empty: a symbol has at least one output")
+    version = 800
+    gattrs = doc.get("attrs", {})
+    if type(gattrs) is not dict:
+        raise _fail(where, f"'attrs': expected an object, got {type(gattrs).__name__}")
+    if "mxnet_version" in gattrs:
+        v = gattrs["mxnet_version"]
+        if type(v) is not list or len(v) != 2 or v[0] != "int" or type(v[1]) is not int:
+            raise _fail(where, f"'attrs.mxnet_version' must be [\"int\", <version>], got {v!r}")
+        version = v[1]
+    np_shape = gattrs.get("is_np_shape", ["int", 0])
+    return JsonGraph(raw_nodes, arg_nodes, heads, version,
+                     type(np_shape) is list and np_shape[1:] == [1])
+
+
+def nodes(g: JsonGraph, where: str = "") -> Iterator[tuple]:
+    """Check and yield the nodes of ``g`` in file order, as ``(op, name, attrs, inputs,
+    control_deps)`` tuples (the fields of :class:`JsonNode`).
+
+    Raises MXNetError naming the node for a missing or unknown field, a value of the wrong
+    type, or an input that refers to a node that does not exist. Inputs may refer to later
+    nodes (the caller decides about cycles).
+    """
+    n_nodes = len(g.raw_nodes)
+    join = "".join
+    for i, nd in enumerate(g.raw_nodes):
+        # The usual shape, {op, name, (attrs,) inputs} with 3-item entries, is checked inline
+        # for speed; anything else (or anything wrong) goes through _node, which says what.
+        try:
+            op = nd["op"]
+            name = nd["name"]
+            inputs = nd["inputs"]
+            n_keys = len(nd)
+            if n_keys == 3:
+                attrs = {}
+            elif n_keys == 4:
+                attrs = nd["attrs"]
+                if type(attrs) is not dict:
+                    raise KeyError
+                join(attrs.values())  # TypeError unless every value is a string
+            else:
+                raise KeyError
+            if type(op) is not str or type(name) is not str or type(inputs) is not list:
+                raise KeyError
+            for e in inputs:
+                if type(e) is not list or len(e) != 3:
+                    raise KeyError
+                a, b, c = e
+                if not (type(a) is type(b) is type(c) is int and 0 <= a < n_nodes
+                        and b >= 0 and c >= 0):
+                    raise KeyError
+        except (KeyError, TypeError):
+            yield _node(nd, i, n_nodes, where)
+            continue
+        yield op, name, attrs, inputs, _NO_DEPS
+
+
+_NO_DEPS: list[int] = []
+
+
+def _node(nd: Any, i: int, n_nodes: int, where: str) -> JsonNode:
+    """Any node: every field checked, old spellings (``param``, ``attr``) merged."""
+    try:
+        if type(nd) is not dict:
+            raise TypeError(f"expected an object, got {type(nd).__name__}")
+        op = nd["op"]
+        name = nd["name"]
+        inputs = nd["inputs"]
+    except (KeyError, TypeError) as e:
+        what = f"required field {e} is missing" if isinstance(e, KeyError) else str(e)
+        raise _fail(where, f"node {i}: {what}") from None
+    if type(op) is not str or type(name) is not str:
+        raise _fail(where, f"node {i}: 'op' and 'name' must be strings, got {op!r}, {name!r}")
+    at = f"node {i} ({name!r})"
+    if not _NODE_KEYS.issuperset(nd):
+        extra = sorted(set(nd) - _NODE_KEYS)
+        raise _fail(where, f"{at}: unknown field {extra[0]!r}")
+    inputs = _entries(inputs, f"{at} inputs", n_nodes, where)
+    if nd.get("subgraphs"):
+        raise _fail(where, f"{at}: nodes with subgraphs (control-flow operators) are not "
+                           "supported")
+    # MXNet reads "attrs" and "attr" into one map, the later in the file replacing the other,
+    # and "param" (pre-0.9) fills in the keys they do not have.
+    attrs: dict[str, str] = {}
+    for key in nd:
+        if key in ("attrs", "attr"):
+            attrs = dict(_str_map(nd[key], f"{at} {key}", where))
+    if "param" in nd:
+        for k, v in _str_map(nd["param"], f"{at} param", where).items():
+            attrs.setdefault(k, v)
+    if "backward_source_id" in nd and type(nd["backward_source_id"]) is not int:
+        raise _fail(where, f"{at}: 'backward_source_id' must be an integer")
+    deps = nd.get("control_deps", [])
+    if type(deps) is not list or any(type(d) is not int or not 0 <= d < n_nodes for d in deps):
+        raise _fail(where, f"{at}: 'control_deps' must list node ids below {n_nodes}, got "
+                           f"{deps!r}")
+    return JsonNode(op, name, attrs, inputs, deps)
+
+
+# ----------------------------------------------------------------------------------------
+# Writing.
+
+_NEEDS_ESCAPE = re.compile(r'["\\\n\r\t]')
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _q(s: str) -> str:
+    """A JSON string as dmlc writes it."""
+    if _NEEDS_ESCAPE.search(s) is None:
+        return f'"{s}"'
+    return '"' + _NEEDS_ESCAPE.sub(lambda m: _ESCAPES[m.group()], s) + '"'
+
+
+def _array(items: Sequence[Any], indent: str) -> str:
+    """An array of numbers or entries: one line up to ten items, else one item per line."""
+    if len(items) <= 10:
+        return repr(items)
+    inner = indent + "  "
+    return "[\n" + inner + (", \n" + inner).join(map(repr, items)) + "\n" + indent + "]"
+
+
+def _object(pairs: dict[str, str], indent: str) -> str:
+    items = sorted(pairs.items())
+    if len(items) == 1:
+        k, v = items[0]
+        return "{" + _q(k) + ": " + _q(v) + "}"
+    inner = ", \n" + indent + "  "
+    return ("{\n" + indent + "  " + inner.join([_q(k) + ": " + _q(v) for k, v in items])
+            + "\n" + indent + "}")
+
+
+def dumps(records: Sequence[tuple[str, str, dict[str, str], list[list[int]], list[int] | None,
+                                  int]],
+          heads: list[list[int]], graph_attrs: dict[str, tuple[str, Any]]) -> str:
+    """The text MXNet writes for a graph.
+
+    ``records`` are ``(op, name, attrs, inputs, control_deps, num_outputs)`` in topological
+    order, ``op`` ``"null"`` for variables and inputs ``[node, output, version]`` lists;
+    ``graph_attrs`` maps a name to ``(type, value)`` (``{"mxnet_version": ("int", 10901)}``).
+    """
+    parts = []
+    append = parts.append
+    arg_nodes = []
+    row_ptr = [0]
+    total = 0
+    op_text: dict[str, str] = {}
+    attrs_text: dict[tuple, str] = {}  # graphs repeat parameter sets: render each once
+    # Names rarely need escaping: check them all in one pass, then quote in the templates.
+    if _NEEDS_ESCAPE.search("".join([r[1] for r in records])):
+        records = [(r[0], _q(r[1])[1:-1], *r[2:]) for r in records]
+    var_text = '    {\n      "op": "null", \n      "name": "%s", \n      "inputs": []\n    }'
+    node_text = '%s"%s"%s, \n      "inputs": %r\n    }'
+    for i, (op, name, attrs, inputs, deps, n_out) in enumerate(records):
+        total += n_out
+        row_ptr.append(total)
+        if op == "null":
+            arg_nodes.append(i)
+            if not attrs:
+                append(var_text % name)
+                continue
+        qop = op_text.get(op)
+        if qop is None:
+            qop = op_text[op] = '    {\n      "op": ' + _q(op) + ', \n      "name": '
+        if attrs:
+            key = tuple(attrs.items())
+            at = attrs_text.get(key)
+            if at is None:
+                at = attrs_text[key] = ', \n      "attrs": ' + _object(attrs, "      ")
+        else:
+            at = ""
+        if len(inputs) <= 10 and not deps:
+            append(node_text % (qop, name, at, inputs))
+            continue
+        ins = repr(inputs) if len(inputs) <= 10 else _array(inputs, "      ")
+        if deps:
+            ins += ', \n      "control_deps": ' + _array(deps, "      ")
+        append(f'{qop}"{name}"{at}, \n      "inputs": {ins}\n    }}')
+    gattrs = {k: "[" + _q(t) + ", " + (_q(v) if isinstance(v, str) else repr(v)) + "]"
+              for k, (t, v) in graph_attrs.items()}
+    if len(gattrs) == 1:
+        ((k, v),) = gattrs.items()
+        gtext = "{" + _q(k) + ": " + v + "}"
+    else:
+        gtext = ("{\n    " + ", \n    ".join(_q(k) + ": " + v for k, v in sorted(
+            gattrs.items())) + "\n  }")
+    return ('{\n  "nodes": [\n' + ", \n".join(parts) + '\n  ], \n  "arg_nodes": '
+            + _array(arg_nodes, "  ") + ', \n  "node_row_ptr": ' + _array(row_ptr, "  ")
+            + ', \n  "heads": ' + _array(heads, "  ") + ', \n  "attrs": ' + gtext + "\n}")
