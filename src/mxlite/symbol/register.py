@@ -150,15 +150,39 @@ def create(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
 
 
 def _static_inputs(op: Op) -> list[str] | None:
-    """The inputs MXNet's generated signature lists: those under default parameters."""
+    """The inputs MXNet's generated signature lists: every input the operator can take.
+
+    Some inputs exist only under a parameter (``sequence_length`` with
+    ``use_sequence_length``, LeakyReLU's ``gamma`` with ``act_type='prelu'``), and MXNet's
+    signature lists them all, so take the longest list over each boolean or enum setting.
+    """
     if not callable(op.inputs):
         return list(op.inputs)
-    values = {k: (None if p.default is registry.REQUIRED else p.default)
-              for k, p in op.params.items()}
-    try:
-        return op.list_inputs(registry.Attrs(op, values, {}))
-    except Exception:  # the list depends on a required parameter (num_args...)
-        return None
+    if op.name not in _STATIC:
+        _STATIC[op.name] = _longest_inputs(op)
+    return _STATIC[op.name]
+
+
+_STATIC: dict[str, list[str] | None] = {}
+
+
+def _longest_inputs(op: Op) -> list[str] | None:
+    base = {k: (None if p.default is registry.REQUIRED else p.default)
+            for k, p in op.params.items()}
+    variants = [base]
+    for k, p in op.params.items():
+        choices = (True, False) if isinstance(p.type, registry.Bool) else getattr(
+            p.type, "choices", ())
+        variants += [{**base, k: c} for c in choices]
+    best = None
+    for values in variants:
+        try:
+            names = op.list_inputs(registry.Attrs(op, values, {}))
+        except Exception:  # the list depends on a required parameter (num_args...)
+            continue
+        if best is None or len(names) > len(best):
+            best = names
+    return best
 
 
 def _stored(params: dict[str, Any]) -> dict[str, str]:
