@@ -50,11 +50,26 @@ def _dot_forward(attrs, inputs, ctx):
     return [out.reshape(o)]
 
 
+def _dot_backward(attrs, out_grads, inputs, outputs, ctx):
+    (g,), (lhs, rhs) = out_grads, inputs
+    if lhs.ndim == 1 and rhs.ndim == 1:
+        s = g.reshape(())
+        return [s * rhs, s * lhs]
+    ta, tb = attrs.transpose_a, attrs.transpose_b
+    L, R = _dot_parts(lhs.shape, rhs.shape, ta, tb)
+    a = lhs.reshape(size_of(L[0]), size_of(L[1]))
+    b = rhs.reshape(size_of(R[0]), size_of(R[1]))
+    a, b = (a.T if ta else a), (b.T if tb else b)  # out = a @ b
+    g = g.reshape(a.shape[0], b.shape[1])
+    da, db = g @ b.T, a.T @ g
+    return [(da.T if ta else da).reshape(lhs.shape), (db.T if tb else db).reshape(rhs.shape)]
+
+
 _DOT_PARAMS = {"transpose_a": P(BOOL, False), "transpose_b": P(BOOL, False),
                "forward_stype": P(opt_enum("csr", "default", "row_sparse"), None)}
 
 declare("dot", "_sparse_dot", params=dict(_DOT_PARAMS), inputs=("lhs", "rhs"),
-        infer_shape=_dot_shape, forward=_dot_forward)
+        infer_shape=_dot_shape, forward=_dot_forward, backward=_dot_backward)
 
 
 def _batch_dot_shape(attrs: Attrs, ins: list, outs: list):
@@ -89,5 +104,15 @@ def _batch_dot_forward(attrs, inputs, ctx):
     return [np.matmul(a, b)]
 
 
+def _batch_dot_backward(attrs, out_grads, inputs, outputs, ctx):
+    (g,), (lhs, rhs) = out_grads, inputs
+    ta, tb = attrs.transpose_a, attrs.transpose_b
+    a = np.swapaxes(lhs, -1, -2) if ta else lhs
+    b = np.swapaxes(rhs, -1, -2) if tb else rhs  # out = a @ b, batched
+    da, db = g @ np.swapaxes(b, -1, -2), np.swapaxes(a, -1, -2) @ g
+    return [np.swapaxes(da, -1, -2) if ta else da, np.swapaxes(db, -1, -2) if tb else db]
+
+
 declare("batch_dot", "_npx_batch_dot", params=dict(_DOT_PARAMS), inputs=("lhs", "rhs"),
-        infer_shape=_batch_dot_shape, forward=_batch_dot_forward)
+        infer_shape=_batch_dot_shape, forward=_batch_dot_forward,
+        backward=_batch_dot_backward)

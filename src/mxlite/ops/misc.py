@@ -24,14 +24,15 @@ from ._util import (
     opt_dtypes,
     size_of,
 )
-from .reduce import reduce_shape
+from .loss import identity_forward
+from .reduce import kept_shape, reduce_axes, reduce_shape
 from .registry import Attrs, same_shape
 
 I64 = np.dtype("int64")
 
 # ----------------------------------------------------------------------------------------
 # Sampling: no inputs; shape and dtype from the parameters (dtype None means float32, or int32
-# for randint). Kernels come with the random module.
+# for randint). Draws come from the context's generator (mx.random's when there is none).
 
 
 def _sample_shape(attrs: Attrs, ins: list, outs: list):
@@ -47,20 +48,39 @@ def _sample_type(default: np.dtype):
 
 
 _SAMPLE = {"shape": P(SHAPE, None), "ctx": P(STR, "")}
+
+
+def _rng(ctx) -> np.random.Generator:
+    if ctx is not None and ctx.rng is not None:
+        return ctx.rng
+    from ..random import generator
+
+    return generator()
+
+
+def _sampler(draw, default: np.dtype):
+    def forward(attrs, inputs, ctx):
+        t = attrs.dtype or default
+        return [np.asarray(draw(attrs, _rng(ctx), attrs.shape or ())).astype(t, copy=False)]
+    return forward
 _FLOATS = ("float16", "float32", "float64")
 
 declare("_random_uniform", "uniform", "random_uniform",
         params={"low": P(FLOAT, 0.0), "high": P(FLOAT, 1.0), **_SAMPLE,
                 "dtype": P(opt_dtypes(*_FLOATS), None)},
-        inputs=(), infer_shape=_sample_shape, infer_type=_sample_type(F32))
+        inputs=(), infer_shape=_sample_shape, infer_type=_sample_type(F32),
+        forward=_sampler(lambda a, rng, shape: rng.uniform(a.low, a.high, shape), F32))
 declare("_random_normal", "normal", "random_normal",
         params={"loc": P(FLOAT, 0.0), "scale": P(FLOAT, 1.0), **_SAMPLE,
                 "dtype": P(opt_dtypes(*_FLOATS), None)},
-        inputs=(), infer_shape=_sample_shape, infer_type=_sample_type(F32))
+        inputs=(), infer_shape=_sample_shape, infer_type=_sample_type(F32),
+        forward=_sampler(lambda a, rng, shape: rng.normal(a.loc, a.scale, shape), F32))
 declare("_random_randint", "random_randint", "_npi_random_randint",
         params={"low": P(INT), "high": P(INT), **_SAMPLE,
                 "dtype": P(opt_dtypes("int32", "int64"), None)},
-        inputs=(), infer_shape=_sample_shape, infer_type=_sample_type(np.dtype("int32")))
+        inputs=(), infer_shape=_sample_shape, infer_type=_sample_type(np.dtype("int32")),
+        forward=_sampler(lambda a, rng, shape: rng.integers(a.low, a.high, shape),
+                         np.dtype("int32")))
 
 
 def _eye_shape(attrs: Attrs, ins: list, outs: list):
@@ -91,8 +111,14 @@ def _hard_sigmoid_forward(attrs, inputs, ctx):
     return [np.clip(attrs.alpha * x + attrs.beta, 0, 1).astype(x.dtype, copy=False)]
 
 
+def _hard_sigmoid_backward(attrs, out_grads, inputs, outputs, ctx):
+    (g,), (x,), (y,) = out_grads, inputs, outputs
+    return [(g * ((y > 0) & (y < 1)) * attrs.alpha).astype(x.dtype, copy=False)]
+
+
 declare("hard_sigmoid", params={"alpha": P(FLOAT, 0.2), "beta": P(FLOAT, 0.5)},
-        infer_shape=same_shape, forward=_hard_sigmoid_forward)
+        infer_shape=same_shape, forward=_hard_sigmoid_forward,
+        backward=_hard_sigmoid_backward)
 
 
 def _smooth_l1_forward(attrs, inputs, ctx):
@@ -103,20 +129,44 @@ def _smooth_l1_forward(attrs, inputs, ctx):
     return [out.astype(x.dtype, copy=False)]
 
 
+def _smooth_l1_backward(attrs, out_grads, inputs, outputs, ctx):
+    (g,), (x,) = out_grads, inputs
+    s2 = attrs.scalar * attrs.scalar
+    return [(g * np.where(np.abs(x) < 1 / s2, s2 * x, np.sign(x))).astype(x.dtype, copy=False)]
+
+
 declare("smooth_l1", "_npx_smooth_l1", params={"scalar": P(FLOAT)}, infer_shape=same_shape,
-        forward=_smooth_l1_forward)
+        forward=_smooth_l1_forward, backward=_smooth_l1_backward)
+
+
+def _is_float(t: np.dtype) -> bool:
+    return t.kind == "f" or t.name == "bfloat16"
 
 
 def _amp_cast_type(attrs: Attrs, ins: list, outs: list):
-    assign_type(attrs, outs, 0, attrs.dtype, ["output"])
+    # Only floating-point inputs are cast; anything else passes through in its own dtype.
+    t = ins[0]
+    if t is not None:
+        assign_type(attrs, outs, 0, attrs.dtype if _is_float(t) else t, ["output"])
     return ins, outs
+
+
+def _amp_cast_forward(attrs, inputs, ctx):
+    (x,) = inputs
+    if not _is_float(x.dtype) or x.dtype == attrs.dtype:
+        return identity_forward(attrs, inputs, ctx)
+    return [x.astype(attrs.dtype)]
 
 
 declare("amp_cast",
         params={"dtype": P(dtypes("bfloat16", *_FLOATS, "int32", "int64", "int8", "uint8"))},
-        infer_shape=same_shape, infer_type=_amp_cast_type)
+        infer_shape=same_shape, infer_type=_amp_cast_type, forward=_amp_cast_forward,
+        backward=lambda attrs, og, inputs, outputs, ctx: [og[0].astype(inputs[0].dtype,
+                                                                       copy=False)])
+# Kernels see dense arrays only: the storage change is the NDArray frontend's business.
 declare("cast_storage", "_sparse_cast_storage",
-        params={"stype": P(enum("csr", "default", "row_sparse"))}, infer_shape=same_shape)
+        params={"stype": P(enum("csr", "default", "row_sparse"))}, infer_shape=same_shape,
+        forward=identity_forward, backward=lambda attrs, og, inputs, outputs, ctx: [og[0]])
 
 # ----------------------------------------------------------------------------------------
 # Shape queries.
@@ -138,11 +188,18 @@ def _size_array_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _no_gradient(attrs, out_grads, inputs, outputs, ctx):
+    return [None] * len(inputs)
+
+
+# The answer does not depend on the values: MXNet gives the data a zero gradient.
 declare("shape_array", "_npx_shape_array", infer_shape=_shape_array_shape,
         infer_type=_int64_out,
-        forward=lambda attrs, inputs, ctx: [np.array(inputs[0].shape, dtype=I64)])
+        forward=lambda attrs, inputs, ctx: [np.array(inputs[0].shape, dtype=I64)],
+        backward=_no_gradient)
 declare("size_array", infer_shape=_size_array_shape, infer_type=_int64_out,
-        forward=lambda attrs, inputs, ctx: [np.array([inputs[0].size], dtype=I64)])
+        forward=lambda attrs, inputs, ctx: [np.array([inputs[0].size], dtype=I64)],
+        backward=_no_gradient)
 
 # ----------------------------------------------------------------------------------------
 # Layout moves.
@@ -172,8 +229,27 @@ def _block_shape(to_space: bool):
     return infer
 
 
-declare("depth_to_space", params={"block_size": P(INT)}, infer_shape=_block_shape(True))
-declare("space_to_depth", params={"block_size": P(INT)}, infer_shape=_block_shape(False))
+def _depth_to_space(x: np.ndarray, b: int) -> np.ndarray:
+    n, c, h, w = x.shape
+    y = x.reshape(n, b, b, c // (b * b), h, w).transpose(0, 3, 4, 1, 5, 2)
+    return y.reshape(n, c // (b * b), h * b, w * b)
+
+
+def _space_to_depth(x: np.ndarray, b: int) -> np.ndarray:
+    n, c, h, w = x.shape
+    y = x.reshape(n, c, h // b, b, w // b, b).transpose(0, 3, 5, 1, 2, 4)
+    return y.reshape(n, c * b * b, h // b, w // b)
+
+
+# Each is the other's gradient.
+declare("depth_to_space", params={"block_size": P(INT)}, infer_shape=_block_shape(True),
+        forward=lambda attrs, inputs, ctx: [_depth_to_space(inputs[0], attrs.block_size)],
+        backward=lambda attrs, og, inputs, outputs, ctx: [
+            _space_to_depth(og[0], attrs.block_size)])
+declare("space_to_depth", params={"block_size": P(INT)}, infer_shape=_block_shape(False),
+        forward=lambda attrs, inputs, ctx: [_space_to_depth(inputs[0], attrs.block_size)],
+        backward=lambda attrs, og, inputs, outputs, ctx: [
+            _depth_to_space(og[0], attrs.block_size)])
 
 
 def _diag_shape(attrs: Attrs, ins: list, outs: list):
@@ -196,8 +272,36 @@ def _diag_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _diag_index(attrs: Attrs, shape: tuple):
+    """(axis1, axis2, rows, cols) of the k-th diagonal of an N-D array (N >= 2)."""
+    a1 = axis_of(attrs, attrs.axis1, len(shape), "axis1")
+    a2 = axis_of(attrs, attrs.axis2, len(shape), "axis2")
+    k = attrs.k
+    n = max(0, min(shape[a1], shape[a2] - k) if k > 0 else min(shape[a1] + k, shape[a2]))
+    i = np.arange(n)
+    return a1, a2, (i, i + k) if k >= 0 else (i - k, i)
+
+
+def _diag_forward(attrs, inputs, ctx):
+    (x,) = inputs
+    if x.ndim == 1:
+        return [np.diag(x, attrs.k)]
+    a1, a2, (r, c) = _diag_index(attrs, x.shape)
+    return [np.moveaxis(x, (a1, a2), (-2, -1))[..., r, c]]
+
+
+def _diag_backward(attrs, out_grads, inputs, outputs, ctx):
+    (g,), (x,) = out_grads, inputs
+    if x.ndim == 1:
+        return [np.diagonal(g, attrs.k).astype(x.dtype)]
+    a1, a2, (r, c) = _diag_index(attrs, x.shape)
+    dx = np.zeros_like(x)
+    np.moveaxis(dx, (a1, a2), (-2, -1))[..., r, c] = g  # a view: writes land in dx
+    return [dx]
+
+
 declare("diag", params={"k": P(INT, 0), "axis1": P(INT, 0), "axis2": P(INT, 1)},
-        infer_shape=_diag_shape)
+        infer_shape=_diag_shape, forward=_diag_forward, backward=_diag_backward)
 
 # ----------------------------------------------------------------------------------------
 # Reductions with extra outputs.
@@ -211,8 +315,26 @@ def _moments_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _moments_forward(attrs, inputs, ctx):
+    (x,) = inputs
+    axes = reduce_axes(attrs, x.ndim, attrs.axes)
+    mean = x.mean(axis=axes, keepdims=True)
+    var = np.square(x - mean).mean(axis=axes, keepdims=True)
+    o = reduce_shape(attrs, x.shape, attrs.axes, attrs.keepdims)
+    return [mean.reshape(o), var.reshape(o)]
+
+
+def _moments_backward(attrs, out_grads, inputs, outputs, ctx):
+    (g_mean, g_var), (x,), (mean, _) = out_grads, inputs, outputs
+    kept = kept_shape(attrs, x.shape, attrs.axes)
+    n = x.size // max(1, size_of(kept))
+    dx = (g_mean.reshape(kept) + 2 * g_var.reshape(kept) * (x - mean.reshape(kept))) / n
+    return [dx.astype(x.dtype, copy=False)]
+
+
 declare("moments", params={"axes": P(OPT_SHAPE, None), "keepdims": P(BOOL, False)},
-        outputs=("output0", "output1"), infer_shape=_moments_shape)
+        outputs=("output0", "output1"), infer_shape=_moments_shape,
+        forward=_moments_forward, backward=_moments_backward)
 
 
 def _square_sum_shape(attrs: Attrs, ins: list, outs: list):
@@ -222,10 +344,25 @@ def _square_sum_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _square_sum_forward(attrs, inputs, ctx):
+    (x,) = inputs
+    axes = reduce_axes(attrs, x.ndim, attrs.axis, attrs.exclude)
+    o = reduce_shape(attrs, x.shape, attrs.axis, attrs.keepdims, attrs.exclude)
+    return [np.square(x).sum(axis=axes).reshape(o)]
+
+
+def _square_sum_backward(attrs, out_grads, inputs, outputs, ctx):
+    (g,), (x,) = out_grads, inputs
+    kept = kept_shape(attrs, x.shape, attrs.axis, attrs.exclude)
+    return [(2 * x * g.reshape(kept)).astype(x.dtype, copy=False)]
+
+
+# MXNet runs _square_sum on row_sparse input only; dense arrays get the same maths here.
 declare("_square_sum",
         params={"axis": P(OPT_SHAPE, None), "keepdims": P(BOOL, False),
                 "exclude": P(BOOL, False)},
-        infer_shape=_square_sum_shape)
+        infer_shape=_square_sum_shape, forward=_square_sum_forward,
+        backward=_square_sum_backward)
 
 # ----------------------------------------------------------------------------------------
 # Gathers and scatters: index inputs may have any dtype.
@@ -250,8 +387,34 @@ def _gather_nd_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _index_tuple(attrs: Attrs, indices: np.ndarray, shape: tuple) -> tuple:
+    """gather_nd's indices (M, ...) as a numpy fancy index into the first M dims of ``shape``;
+    negative indices count from the end, as in MXNet; out-of-range ones are an error."""
+    idx = indices.astype(np.int64)
+    bound = np.array(shape[:len(idx)]).reshape((-1,) + (1,) * (idx.ndim - 1))
+    bad = (idx >= bound) | (idx < -bound)
+    if bad.any():
+        dim, *where = np.argwhere(bad)[0]
+        raise fail(attrs, f"index out of bound: indices[{dim}, {', '.join(map(str, where))}] = "
+                          f"{idx[(dim, *where)]} for dim {dim} of size {shape[dim]}")
+    return tuple(idx)
+
+
+def _gather_nd_forward(attrs, inputs, ctx):
+    data, indices = inputs
+    return [data[_index_tuple(attrs, indices, data.shape)]]
+
+
+def _gather_nd_backward(attrs, out_grads, inputs, outputs, ctx):
+    (g,), (data, indices) = out_grads, inputs
+    dx = np.zeros_like(data)
+    np.add.at(dx, _index_tuple(attrs, indices, data.shape), g)  # repeats accumulate
+    return [dx, None]
+
+
 declare("gather_nd", "_npi_gather_nd", "_npx_gather_nd", inputs=("data", "indices"),
-        infer_shape=_gather_nd_shape, infer_type=_data_type)
+        infer_shape=_gather_nd_shape, infer_type=_data_type,
+        forward=_gather_nd_forward, backward=_gather_nd_backward)
 
 
 def _scatter_nd_shape(attrs: Attrs, ins: list, outs: list):
@@ -259,8 +422,17 @@ def _scatter_nd_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _scatter_nd_forward(attrs, inputs, ctx):
+    data, indices = inputs
+    out = np.zeros(attrs.shape, dtype=data.dtype)
+    out[_index_tuple(attrs, indices, out.shape)] = data  # MXNet leaves repeats unspecified
+    return [out]
+
+
 declare("scatter_nd", params={"shape": P(SHAPE)}, inputs=("data", "indices"),
-        infer_shape=_scatter_nd_shape, infer_type=_data_type)
+        infer_shape=_scatter_nd_shape, infer_type=_data_type, forward=_scatter_nd_forward,
+        backward=lambda attrs, og, inputs, outputs, ctx: [
+            og[0][_index_tuple(attrs, inputs[1], og[0].shape)], None])
 
 
 def _batch_take_shape(attrs: Attrs, ins: list, outs: list):
@@ -273,8 +445,22 @@ def _batch_take_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _batch_take_type(attrs: Attrs, ins: list, outs: list):
+    ins, outs = _data_type(attrs, ins, outs)
+    assign_type(attrs, ins, 1, np.dtype("int32"), attrs.op.list_inputs(attrs))
+    return ins, outs
+
+
+def _batch_take_forward(attrs, inputs, ctx):
+    a, indices = inputs
+    rows = a.reshape(indices.size, -1)
+    j = np.clip(indices.reshape(-1).astype(np.int64), 0, rows.shape[1] - 1)
+    return [rows[np.arange(rows.shape[0]), j].reshape(indices.shape)]
+
+
+# No backward: MXNet registers no gradient for batch_take.
 declare("batch_take", inputs=("a", "indices"), infer_shape=_batch_take_shape,
-        infer_type=_data_type)
+        infer_type=_batch_take_type, forward=_batch_take_forward)
 
 # ----------------------------------------------------------------------------------------
 # Legacy output layers.
@@ -289,10 +475,28 @@ def _svm_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _svm_backward(attrs, out_grads, inputs, outputs, ctx):
+    """Hinge-loss gradients (L1-SVM with use_linear, else L2-SVM) for one label per row;
+    the head gradient is ignored."""
+    label, out = inputs[1], outputs[0]
+    y = out.reshape(out.shape[0], -1)
+    is_label = label.reshape(-1)[:, None].astype(np.int64) == np.arange(y.shape[1])
+    m, c = attrs.margin, attrs.regularization_coefficient
+    # Push the label's score above margin and every other score below -margin.
+    slack = np.where(is_label, m - y, m + y)
+    sign = np.where(is_label, -1, 1)
+    if attrs.use_linear:
+        grad = sign * (slack > 0) * c
+    else:
+        grad = sign * np.where(slack > 0, 2 * slack, 0) * c
+    return [grad.reshape(out.shape).astype(out.dtype, copy=False), None]
+
+
 declare("SVMOutput",
         params={"margin": P(FLOAT, 1.0), "regularization_coefficient": P(FLOAT, 1.0),
                 "use_linear": P(BOOL, False)},
-        inputs=("data", "label"), infer_shape=_svm_shape)
+        inputs=("data", "label"), infer_shape=_svm_shape,
+        forward=identity_forward, backward=_svm_backward)
 
 
 def _kl_sparse_shape(attrs: Attrs, ins: list, outs: list):
@@ -302,7 +506,22 @@ def _kl_sparse_shape(attrs: Attrs, ins: list, outs: list):
     return like_data(attrs, ins, outs)
 
 
+def _kl_sparse_backward(attrs, out_grads, inputs, outputs, ctx):
+    """The head gradient plus the KL sparseness penalty's, from the moving average of the mean
+    activation per unit, which MXNet updates here, in backward."""
+    (g,), (x, avg) = out_grads, inputs
+    rows = x.reshape(x.shape[0], -1)
+    if rows.shape[1] != avg.size:
+        raise fail(attrs, f"data of shape {x.shape} has {rows.shape[1]} units per example but "
+                          f"moving_avg has {avg.size}")
+    mom, rho = attrs.momentum, attrs.sparseness_target
+    avg[...] = mom * avg + (1 - mom) * rows.mean(axis=0)
+    penalty = attrs.penalty * (-rho / avg + (1 - rho) / (1 - avg))
+    return [(g + penalty.reshape((1, *x.shape[1:]))).astype(x.dtype, copy=False), None]
+
+
 declare("IdentityAttachKLSparseReg",
         params={"sparseness_target": P(FLOAT, 0.1), "penalty": P(FLOAT, 0.001),
                 "momentum": P(FLOAT, 0.9)},
-        inputs=("data", "moving_avg"), aux=("moving_avg",), infer_shape=_kl_sparse_shape)
+        inputs=("data", "moving_avg"), aux=("moving_avg",), infer_shape=_kl_sparse_shape,
+        forward=identity_forward, backward=_kl_sparse_backward)

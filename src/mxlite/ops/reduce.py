@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._util import BOOL, INT, OPT_SHAPE, P, assign, axis_of, declare, fail, opt_dtypes, scalar_shape
+from ._util import (
+    BOOL,
+    INT,
+    OPT_SHAPE,
+    P,
+    assign,
+    axis_of,
+    declare,
+    fail,
+    opt_dtypes,
+    scalar_shape,
+    size_of,
+)
 from .registry import Attrs
 
 
@@ -49,22 +61,41 @@ def _reduce_forward(fn):
     return forward
 
 
-_REDUCE = [  # (canonical, numpy kernel, aliases)
-    ("sum", np.sum, ("sum_axis", "_sparse_sum")),
-    ("mean", np.mean, ("_sparse_mean",)),
-    ("prod", np.prod, ()),
-    ("max", np.max, ("max_axis",)),
-    ("min", np.min, ("min_axis",)),
-    ("nansum", np.nansum, ()),
-    ("nanprod", np.nanprod, ()),
+def kept_shape(attrs: Attrs, shape: tuple, axis, exclude: bool = False) -> tuple:
+    """The output shape with reduced axes kept as 1: what broadcasts back over the input."""
+    axes = reduce_axes(attrs, len(shape), axis, exclude)
+    return tuple(1 if i in axes else d for i, d in enumerate(shape))
+
+
+def _reduce_backward(deriv):
+    def backward(attrs, out_grads, inputs, outputs, ctx):
+        (g,), (x,), (y,) = out_grads, inputs, outputs
+        kept = kept_shape(attrs, x.shape, attrs.axis, attrs.exclude)
+        n = x.size // max(1, size_of(kept))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = deriv(g.reshape(kept), x, y.reshape(kept), n)
+        return [np.broadcast_to(d, x.shape).astype(x.dtype, copy=False)]
+    return backward
+
+
+# (canonical, numpy kernel, derivative (g, x, y, n reduced per output) -> gradient, aliases).
+# max/min send the gradient to every element equal to the result, ties included, as MXNet does.
+_REDUCE = [
+    ("sum", np.sum, lambda g, x, y, n: g, ("sum_axis", "_sparse_sum")),
+    ("mean", np.mean, lambda g, x, y, n: g / x.dtype.type(n), ("_sparse_mean",)),
+    ("prod", np.prod, lambda g, x, y, n: g * y / x, ()),
+    ("max", np.max, lambda g, x, y, n: g * (x == y), ("max_axis",)),
+    ("min", np.min, lambda g, x, y, n: g * (x == y), ("min_axis",)),
+    ("nansum", np.nansum, lambda g, x, y, n: g * ~np.isnan(x), ()),
+    ("nanprod", np.nanprod, lambda g, x, y, n: np.where(np.isnan(x), 0, g * y / x), ()),
 ]
 
 _REDUCE_PARAMS = {"axis": P(OPT_SHAPE, None), "keepdims": P(BOOL, False),
                   "exclude": P(BOOL, False)}
 
-for _name, _fn, _aliases in _REDUCE:
+for _name, _fn, _deriv, _aliases in _REDUCE:
     declare(_name, *_aliases, params=dict(_REDUCE_PARAMS), infer_shape=_reduce_infer,
-            forward=_reduce_forward(_fn))
+            forward=_reduce_forward(_fn), backward=_reduce_backward(_deriv))
 
 
 def _norm_shape(attrs: Attrs, ins: list, outs: list):
@@ -95,6 +126,18 @@ def _norm_forward(attrs, inputs, ctx):
                                                              attrs.keepdims))]
 
 
+def _norm_backward(attrs, out_grads, inputs, outputs, ctx):
+    (g,), (x,), (y,) = out_grads, inputs, outputs
+    kept = kept_shape(attrs, x.shape, attrs.axis)
+    g = g.reshape(kept).astype(x.dtype, copy=False)
+    if attrs.ord == 1:
+        return [(g * np.sign(x)).astype(x.dtype, copy=False)]
+    y = y.reshape(kept).astype(x.dtype, copy=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = g * x / y  # nan at a zero norm, as in MXNet
+    return [d.astype(x.dtype, copy=False)]
+
+
 declare(
     "norm", "_sparse_norm",
     params={"ord": P(INT, 2), "axis": P(OPT_SHAPE, None),
@@ -102,4 +145,5 @@ declare(
                            None),
             "keepdims": P(BOOL, False)},
     infer_shape=_norm_shape, infer_type=_norm_type, forward=_norm_forward,
+    backward=_norm_backward,
 )
