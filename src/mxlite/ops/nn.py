@@ -1,7 +1,17 @@
-"""Neural-network layers: FullyConnected, Convolution, Pooling, the norms, activations, Dropout."""
+"""Neural-network layers: FullyConnected, Convolution, Pooling, the norms, activations, Dropout.
+
+Each operator's forward and backward kernels sit next to its declaration. Float16 data is
+computed in float32 (MXNet's accumulation type) and cast back; statistics such as BatchNorm's
+are kept in float32 for it, as MXNet does.
+"""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
+from . import _window
 from ._util import (
     BOOL,
     F32,
@@ -25,6 +35,47 @@ from ._util import (
     size_of,
 )
 from .registry import Attrs, same_shape, same_type
+
+# ----------------------------------------------------------------------------------------
+# Shared kernel helpers.
+
+
+def _acc(x: np.ndarray) -> np.ndarray:
+    """``x`` in its accumulation dtype: float16 (and smaller) computes in float32."""
+    return x.astype(np.float32) if x.dtype.kind == "f" and x.dtype.itemsize < 4 else x
+
+
+def _along(v: np.ndarray, axis: int, ndim: int) -> np.ndarray:
+    """A per-channel vector shaped to broadcast along ``axis`` of an ``ndim``-d array."""
+    shape = [1] * ndim
+    shape[axis] = -1
+    return v.reshape(shape)
+
+
+def _out_buffer(x: np.ndarray, ctx, pos: int = 0) -> np.ndarray | None:
+    """``x`` itself when the executor says its buffer is dead after this operator."""
+    return x if pos in ctx.inplace and x.flags.writeable else None
+
+
+def _normalized(x: np.ndarray, axes: tuple, eps: float):
+    """(x - mean) / sqrt(var + eps) over ``axes`` (kept), with the mean and that std."""
+    mean = x.mean(axis=axes, keepdims=True)
+    xhat = x - mean
+    std = np.sqrt(np.square(xhat).mean(axis=axes, keepdims=True) + eps)
+    xhat /= std
+    return xhat, mean, std
+
+
+def _normalized_grad(g: np.ndarray, xhat: np.ndarray, std: np.ndarray, axes: tuple
+                     ) -> np.ndarray:
+    """d/dx of the normalisation above for the gradient ``g`` of ``xhat``:
+    (g - mean(g) - xhat * mean(g * xhat)) / std, the means over ``axes``."""
+    dx = xhat * -(g * xhat).mean(axis=axes, keepdims=True)
+    dx += g
+    dx -= g.mean(axis=axes, keepdims=True)
+    dx /= std
+    return dx
+
 
 # ----------------------------------------------------------------------------------------
 # FullyConnected
@@ -51,11 +102,34 @@ def _fc_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _fc_forward(attrs, inputs, ctx):
+    # y = x W^T + b, one GEMM; flatten=False applies it to the last axis.
+    x, w = inputs[0], inputs[1]
+    rows = x.shape[0] if attrs.flatten else -1
+    y = _acc(x).reshape(rows, w.shape[1]) @ _acc(w).T
+    if not attrs.no_bias:
+        y += _acc(inputs[2]).reshape(-1)
+    out_shape = (x.shape[0], w.shape[0]) if attrs.flatten else (*x.shape[:-1], w.shape[0])
+    return [y.reshape(out_shape).astype(x.dtype, copy=False)]
+
+
+def _fc_backward(attrs, out_grads, inputs, outputs, ctx):
+    # dx = dy W, dW = dy^T x, db = sum(dy) over rows.
+    x, w = inputs[0], inputs[1]
+    dy = _acc(out_grads[0]).reshape(-1, w.shape[0])
+    dx = (dy @ _acc(w)).reshape(x.shape).astype(x.dtype, copy=False)
+    dw = (dy.T @ _acc(x).reshape(dy.shape[0], -1)).astype(w.dtype, copy=False)
+    if attrs.no_bias:
+        return [dx, dw]
+    b = inputs[2]
+    return [dx, dw, dy.sum(axis=0).reshape(b.shape).astype(b.dtype, copy=False)]
+
+
 declare(
     "FullyConnected", "_npx_fully_connected", "_sparse_FullyConnected",
     params={"num_hidden": P(INT), "no_bias": P(BOOL, False), "flatten": P(BOOL, True)},
     inputs=lambda a: ("data", "weight") if a.no_bias else ("data", "weight", "bias"),
-    infer_shape=_fc_shape,
+    infer_shape=_fc_shape, forward=_fc_forward, backward=_fc_backward,
 )
 
 # ----------------------------------------------------------------------------------------
@@ -84,6 +158,21 @@ def _from_nc(shape: tuple | None, lay: str) -> tuple | None:
         return None
     canon = _CANON[len(lay) - 2]
     return tuple(shape[canon.index(c)] for c in lay)
+
+
+def _nc_array(a: np.ndarray, lay: str) -> np.ndarray:
+    """A view of ``a`` (data or weight laid out as ``lay``) in channel-first order."""
+    if lay.startswith("NC"):
+        return a
+    canon = _CANON[len(lay) - 2]
+    return a.transpose([lay.index(c) for c in canon])
+
+
+def _from_nc_array(a: np.ndarray, lay: str) -> np.ndarray:
+    if lay.startswith("NC"):
+        return a
+    canon = _CANON[len(lay) - 2]
+    return np.ascontiguousarray(a.transpose([canon.index(c) for c in lay]))
 
 
 def _conv_params(no_bias: bool, workspace: int, deconv: bool) -> dict:
@@ -151,11 +240,40 @@ def _conv_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _conv_geometry(attrs: Attrs) -> tuple[str, tuple, tuple, tuple]:
+    """(layout, stride, pad, dilate) with MXNet's defaults filled in."""
+    k = len(attrs.kernel)
+    stride, dilate, pad = _spatial(attrs, k)
+    return _layout(attrs, k), tuple(stride), tuple(pad), tuple(dilate)
+
+
+def _conv_forward(attrs, inputs, ctx):
+    lay, stride, pad, dilate = _conv_geometry(attrs)
+    x, w = inputs[0], inputs[1]
+    b = None if attrs.no_bias else _acc(inputs[2])
+    y = _window.conv_forward(_acc(_nc_array(x, lay)), _acc(_nc_array(w, lay)), b, stride, pad,
+                             dilate, attrs.num_group)
+    return [_from_nc_array(y, lay).astype(x.dtype, copy=False)]
+
+
+def _conv_backward(attrs, out_grads, inputs, outputs, ctx):
+    lay, stride, pad, dilate = _conv_geometry(attrs)
+    x, w = inputs[0], inputs[1]
+    dx, dw, db = _window.conv_backward(
+        _acc(_nc_array(out_grads[0], lay)), _acc(_nc_array(x, lay)), _acc(_nc_array(w, lay)),
+        stride, pad, dilate, attrs.num_group)
+    grads = [_from_nc_array(dx, lay).astype(x.dtype, copy=False),
+             _from_nc_array(dw, lay).astype(w.dtype, copy=False)]
+    if not attrs.no_bias:
+        grads.append(db.astype(inputs[2].dtype, copy=False))
+    return grads
+
+
 declare(
     "Convolution", "_npx_convolution",
     params=_conv_params(no_bias=False, workspace=1024, deconv=False),
     inputs=lambda a: ("data", "weight") if a.no_bias else ("data", "weight", "bias"),
-    infer_shape=_conv_shape,
+    infer_shape=_conv_shape, forward=_conv_forward, backward=_conv_backward,
 )
 
 
@@ -204,11 +322,57 @@ def _deconv_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _deconv_geometry(attrs: Attrs, spatial: tuple) -> tuple[str, tuple, tuple, tuple, tuple]:
+    """(layout, stride, pad, dilate, adj). A ``target_shape`` overrides pad and adj as MXNet's
+    InferPad does: the surplus of the unpadded output over the target, halved (rounding up)
+    into pad, its parity into adj (only along dims whose target is given, as shape inference
+    reads it)."""
+    lay, stride, pad, dilate = _conv_geometry(attrs)
+    k = len(attrs.kernel)
+    adj = list(attrs.adj or (0,) * k)
+    pad = list(pad)
+    target = attrs.target_shape or ()
+    if any(target) and len(target) != k:
+        raise fail(attrs, f"target_shape={target} must have {k} dims")
+    for i, t in enumerate(target):
+        if t:
+            surplus = stride[i] * (spatial[i] - 1) + 1 + (attrs.kernel[i] - 1) * dilate[i] - t
+            if surplus < 0:
+                raise fail(attrs, f"target_shape={target} is too big for input of spatial "
+                                  f"shape {tuple(spatial)}")
+            pad[i], adj[i] = (surplus + 1) // 2, surplus % 2
+    return lay, stride, tuple(pad), dilate, tuple(adj)
+
+
+def _deconv_forward(attrs, inputs, ctx):
+    x, w = inputs[0], inputs[1]
+    xn = _nc_array(x, _layout(attrs, len(attrs.kernel)))
+    lay, stride, pad, dilate, adj = _deconv_geometry(attrs, xn.shape[2:])
+    b = None if attrs.no_bias else _acc(inputs[2])
+    y = _window.deconv_forward(_acc(xn), _acc(_nc_array(w, lay)), b, stride, pad, dilate, adj,
+                               attrs.num_group)
+    return [_from_nc_array(y, lay).astype(x.dtype, copy=False)]
+
+
+def _deconv_backward(attrs, out_grads, inputs, outputs, ctx):
+    x, w = inputs[0], inputs[1]
+    xn = _nc_array(x, _layout(attrs, len(attrs.kernel)))
+    lay, stride, pad, dilate, _ = _deconv_geometry(attrs, xn.shape[2:])
+    dx, dw, db = _window.deconv_backward(
+        _acc(_nc_array(out_grads[0], lay)), _acc(xn), _acc(_nc_array(w, lay)), stride, pad,
+        dilate, attrs.num_group)
+    grads = [_from_nc_array(dx, lay).astype(x.dtype, copy=False),
+             _from_nc_array(dw, lay).astype(w.dtype, copy=False)]
+    if not attrs.no_bias:
+        grads.append(db.astype(inputs[2].dtype, copy=False))
+    return grads
+
+
 declare(
     "Deconvolution", "_npx_deconvolution",
     params=_conv_params(no_bias=True, workspace=512, deconv=True),
     inputs=lambda a: ("data", "weight") if a.no_bias else ("data", "weight", "bias"),
-    infer_shape=_deconv_shape,
+    infer_shape=_deconv_shape, forward=_deconv_forward, backward=_deconv_backward,
 )
 
 
@@ -265,6 +429,41 @@ def _pool_outputs(a: Attrs):
     return ("output",)
 
 
+def _pool_setup(attrs: Attrs, x: np.ndarray) -> tuple[str, np.ndarray, dict]:
+    """(layout, channel-first data, keyword arguments of the window kernels)."""
+    k = x.ndim - 2
+    lay = attrs.layout or _CANON.get(k, "")
+    if k not in (1, 2, 3) or len(lay) != x.ndim:
+        raise fail(attrs, f"data of shape {x.shape} does not fit layout {lay!r}")
+    xn = _nc_array(x, lay)
+    if attrs.global_pool:
+        geo = {"kernel": xn.shape[2:], "stride": (1,) * k, "pad": (0,) * k,
+               "convention": "valid"}
+    else:
+        geo = {"kernel": tuple(attrs.kernel), "stride": tuple(attrs.stride or (1,) * k),
+               "pad": tuple(attrs.pad or (0,) * k), "convention": attrs.pooling_convention}
+    geo["count_include_pad"] = attrs.count_include_pad is not False
+    geo["p_value"] = 2 if attrs.p_value is None else attrs.p_value
+    return lay, xn, geo
+
+
+def _pool_forward(attrs, inputs, ctx):
+    x = inputs[0]
+    lay, xn, geo = _pool_setup(attrs, x)
+    y = _from_nc_array(_window.pool_forward(_acc(xn), attrs.pool_type, **geo), lay)
+    y = y.astype(x.dtype, copy=False)
+    # oneDNN's hidden workspace: nothing reads it, so the output stands in for it.
+    return [y] * len(attrs.op.list_outputs(attrs))
+
+
+def _pool_backward(attrs, out_grads, inputs, outputs, ctx):
+    x = inputs[0]
+    lay, xn, geo = _pool_setup(attrs, x)
+    dx = _window.pool_backward(_acc(_nc_array(out_grads[0], lay)), _acc(xn),
+                               _acc(_nc_array(outputs[0], lay)), attrs.pool_type, **geo)
+    return [_from_nc_array(dx, lay).astype(x.dtype, copy=False)]
+
+
 declare(
     "Pooling", "_npx_pooling",
     params={
@@ -275,6 +474,7 @@ declare(
         "count_include_pad": P(OPT_BOOL, None), "layout": P(opt_enum(*_LAYOUTS), None),
     },
     outputs=_pool_outputs, num_visible_outputs=1, infer_shape=_pool_shape,
+    forward=_pool_forward, backward=_pool_backward,
 )
 
 # ----------------------------------------------------------------------------------------
@@ -311,6 +511,70 @@ def _bn_type(attrs: Attrs, ins: list, outs: list):
     return ins, [t, acc, acc]
 
 
+def _bn_forward(attrs, inputs, ctx):
+    x, gamma, beta, moving_mean, moving_var = inputs
+    ax = axis_of(attrs, attrs.axis, x.ndim)
+    red = tuple(i for i in range(x.ndim) if i != ax)
+    xa = _acc(x)
+    g = np.ones_like(gamma) if attrs.fix_gamma else gamma
+    batch = ctx.is_train and not attrs.use_global_stats
+    if batch:
+        mean = xa.mean(axis=red)
+        y = xa - _along(mean, ax, x.ndim)
+        var = np.square(y).mean(axis=red)
+        invstd = 1 / np.sqrt(var + attrs.eps)
+        # oneDNN folds the batch statistics (biased variance) into the moving ones right here.
+        m = attrs.momentum
+        moving_mean *= m
+        moving_mean += (1 - m) * mean.astype(moving_mean.dtype, copy=False)
+        moving_var *= m
+        moving_var += (1 - m) * var.astype(moving_var.dtype, copy=False)
+        y *= _along(g * invstd, ax, x.ndim)
+        y += _along(beta, ax, x.ndim)
+    else:
+        # Inference is one per-channel affine map: y = x * scale + shift.
+        mean = moving_mean.copy()
+        invstd = 1 / np.sqrt(moving_var + attrs.eps)
+        scale = g * invstd
+        shift = beta - mean * scale
+        # Backward reads x (for gamma's gradient), so only inference may overwrite it.
+        out = _out_buffer(x, ctx) if xa is x and not ctx.is_train else None
+        y = np.multiply(xa, _along(scale.astype(xa.dtype, copy=False), ax, x.ndim), out=out)
+        y += _along(shift.astype(xa.dtype, copy=False), ax, x.ndim)
+    # MXNet names the third output var, but it holds 1 / sqrt(var + eps).
+    return [y.astype(x.dtype, copy=False), mean, invstd.astype(mean.dtype, copy=False)]
+
+
+def _bn_backward(attrs, out_grads, inputs, outputs, ctx):
+    # The mean and var outputs are statistics, not functions anyone differentiates: MXNet
+    # ignores their head gradients.
+    x, gamma = inputs[0], inputs[1]
+    ax = axis_of(attrs, attrs.axis, x.ndim)
+    red = tuple(i for i in range(x.ndim) if i != ax)
+    mean, invstd = outputs[1], outputs[2]
+    batch = ctx.is_train and not attrs.use_global_stats
+    g = np.ones_like(gamma) if attrs.fix_gamma else gamma
+    dy = _acc(out_grads[0])
+    xhat = _acc(x) - _along(mean, ax, x.ndim)
+    xhat *= _along(invstd, ax, x.ndim)
+    dbeta = dy.sum(axis=red)
+    dgamma = (dy * xhat).sum(axis=red)
+    if batch:
+        # dx = g * invstd * (dy - mean(dy) - xhat * mean(dy * xhat))
+        m = x.size // x.shape[ax]
+        xhat *= _along(-dgamma / m, ax, x.ndim)
+        xhat += dy
+        xhat -= _along(dbeta / m, ax, x.ndim)
+        dx = xhat
+        dx *= _along(g * invstd, ax, x.ndim)
+    else:
+        dx = dy * _along(g * invstd, ax, x.ndim)
+    if attrs.fix_gamma:
+        dgamma = np.zeros_like(dgamma)
+    return [dx.astype(x.dtype, copy=False), dgamma.astype(gamma.dtype, copy=False),
+            dbeta.astype(inputs[2].dtype, copy=False), None, None]
+
+
 declare(
     "BatchNorm", "_npx_batch_norm",
     params={
@@ -325,7 +589,7 @@ declare(
     num_visible_outputs=lambda a: 3 if a.output_mean_var else 1,
     input_var_attrs={"moving_mean": {"__init__": '["zero", {}]'},
                      "moving_var": {"__init__": '["one", {}]'}},
-    infer_shape=_bn_shape, infer_type=_bn_type,
+    infer_shape=_bn_shape, infer_type=_bn_type, forward=_bn_forward, backward=_bn_backward,
 )
 
 
@@ -343,12 +607,45 @@ def _layer_norm_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _affine_backward(dy: np.ndarray, xhat: np.ndarray, gamma_b: np.ndarray, red: tuple,
+                     shape: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For y = xhat * gamma + beta: (dy/dxhat, dgamma, dbeta), the parameter gradients summed
+    over ``red`` and shaped ``shape``."""
+    dgamma = (dy * xhat).sum(axis=red).reshape(shape)
+    dbeta = dy.sum(axis=red).reshape(shape)
+    return dy * gamma_b, dgamma, dbeta
+
+
+def _layer_norm_forward(attrs, inputs, ctx):
+    x, gamma, beta = inputs
+    ax = axis_of(attrs, attrs.axis, x.ndim)
+    xhat, mean, std = _normalized(_acc(x), (ax,), attrs.eps)
+    y = xhat * _along(gamma, ax, x.ndim)
+    y += _along(beta, ax, x.ndim)
+    return [y.astype(x.dtype, copy=False), mean.astype(x.dtype, copy=False),
+            std.astype(x.dtype, copy=False)]
+
+
+def _layer_norm_backward(attrs, out_grads, inputs, outputs, ctx):
+    x, gamma, beta = inputs
+    ax = axis_of(attrs, attrs.axis, x.ndim)
+    xa = _acc(x)
+    mean, std = _acc(outputs[1]), _acc(outputs[2])
+    xhat = (xa - mean) / std
+    red = tuple(i for i in range(x.ndim) if i != ax)
+    g, dgamma, dbeta = _affine_backward(_acc(out_grads[0]), xhat, _along(gamma, ax, x.ndim),
+                                        red, gamma.shape)
+    dx = _normalized_grad(g, xhat, std, (ax,))
+    return [dx.astype(x.dtype, copy=False), dgamma.astype(gamma.dtype, copy=False),
+            dbeta.astype(beta.dtype, copy=False)]
+
+
 declare(
     "LayerNorm", "_npx_layer_norm",
     params={"axis": P(INT, -1), "eps": P(FLOAT, 1e-5), "output_mean_var": P(BOOL, False)},
     inputs=("data", "gamma", "beta"), outputs=("output", "mean", "std"),
     num_visible_outputs=lambda a: 3 if a.output_mean_var else 1,
-    infer_shape=_layer_norm_shape,
+    infer_shape=_layer_norm_shape, forward=_layer_norm_forward, backward=_layer_norm_backward,
 )
 
 
@@ -370,12 +667,42 @@ def _group_norm_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _grouped(attrs: Attrs, x: np.ndarray) -> np.ndarray:
+    """(N, C, ...) -> (N, G, C/G * ...): each group's values in one row."""
+    if x.ndim < 2 or x.shape[1] % attrs.num_groups:
+        raise fail(attrs, f"the channels of data {x.shape} do not divide into "
+                          f"num_groups={attrs.num_groups}")
+    return x.reshape(x.shape[0], attrs.num_groups, -1)
+
+
+def _group_norm_forward(attrs, inputs, ctx):
+    x, gamma, beta = inputs
+    xhat, mean, std = _normalized(_grouped(attrs, _acc(x)), (2,), attrs.eps)
+    y = xhat * _along(gamma, 1, 3)
+    y += _along(beta, 1, 3)
+    return [y.reshape(x.shape).astype(x.dtype, copy=False),
+            mean.reshape(mean.shape[:2]).astype(x.dtype, copy=False),
+            std.reshape(std.shape[:2]).astype(x.dtype, copy=False)]
+
+
+def _group_norm_backward(attrs, out_grads, inputs, outputs, ctx):
+    x, gamma, beta = inputs
+    xg = _grouped(attrs, _acc(x))
+    mean, std = _acc(outputs[1])[..., None], _acc(outputs[2])[..., None]
+    xhat = (xg - mean) / std
+    g, dgamma, dbeta = _affine_backward(_grouped(attrs, _acc(out_grads[0])), xhat,
+                                        _along(gamma, 1, 3), (0, 2), gamma.shape)
+    dx = _normalized_grad(g, xhat, std, (2,)).reshape(x.shape)
+    return [dx.astype(x.dtype, copy=False), dgamma.astype(gamma.dtype, copy=False),
+            dbeta.astype(beta.dtype, copy=False)]
+
+
 declare(
     "GroupNorm",
     params={"num_groups": P(INT, 1), "eps": P(FLOAT, 1e-5), "output_mean_var": P(BOOL, False)},
     inputs=("data", "gamma", "beta"), outputs=("output", "mean", "std"),
     num_visible_outputs=lambda a: 3 if a.output_mean_var else 1,
-    infer_shape=_group_norm_shape,
+    infer_shape=_group_norm_shape, forward=_group_norm_forward, backward=_group_norm_backward,
 )
 
 
@@ -399,11 +726,40 @@ def _float32_default(attrs: Attrs, ins: list, outs: list):
     return [F32 if t is None else t for t in ins], [F32 if t is None else t for t in outs]
 
 
+def _instance_norm_forward(attrs, inputs, ctx):
+    # Per (item, channel) statistics over the spatial dims; outputs mean and variance.
+    x, gamma, beta = inputs
+    xs = _acc(x).reshape(x.shape[0], x.shape[1], -1)
+    xhat, mean, std = _normalized(xs, (2,), attrs.eps)
+    y = xhat * _along(gamma, 1, 3)
+    y += _along(beta, 1, 3)
+    ctx.saved["std"] = std
+    var = np.square(std) - attrs.eps
+    return [y.reshape(x.shape).astype(x.dtype, copy=False),
+            mean[..., 0].astype(x.dtype, copy=False), var[..., 0].astype(x.dtype, copy=False)]
+
+
+def _instance_norm_backward(attrs, out_grads, inputs, outputs, ctx):
+    x, gamma, beta = inputs
+    xs = _acc(x).reshape(x.shape[0], x.shape[1], -1)
+    mean = _acc(outputs[1])[..., None]
+    std = ctx.saved.get("std")
+    if std is None:
+        std = np.sqrt(_acc(outputs[2])[..., None] + attrs.eps)
+    xhat = (xs - mean) / std
+    dy = _acc(out_grads[0]).reshape(xs.shape)
+    g, dgamma, dbeta = _affine_backward(dy, xhat, _along(gamma, 1, 3), (0, 2), gamma.shape)
+    dx = _normalized_grad(g, xhat, std, (2,)).reshape(x.shape)
+    return [dx.astype(x.dtype, copy=False), dgamma.astype(gamma.dtype, copy=False),
+            dbeta.astype(beta.dtype, copy=False)]
+
+
 declare(
     "InstanceNorm",
     params={"eps": P(FLOAT, 1e-3)},
     inputs=("data", "gamma", "beta"), outputs=("output", "mean", "var"),
     num_visible_outputs=1, infer_shape=_instance_norm_shape, infer_type=_float32_default,
+    forward=_instance_norm_forward, backward=_instance_norm_backward,
 )
 
 
@@ -427,12 +783,81 @@ def _l2norm_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _l2norm_axes(attrs: Attrs, x: np.ndarray) -> tuple[int, ...]:
+    if attrs.mode == "instance":
+        return tuple(range(1, x.ndim))
+    if x.ndim < 3:
+        raise fail(attrs, f"mode {attrs.mode!r} needs data of at least 3 dims, got {x.shape}")
+    return (1,) if attrs.mode == "channel" else tuple(range(2, x.ndim))
+
+
+def _l2norm_forward(attrs, inputs, ctx):
+    # y = x / sqrt(sum(x^2) + eps) over the mode's axes; the norm is the hidden output.
+    x = inputs[0]
+    axes = _l2norm_axes(attrs, x)
+    xa = _acc(x)
+    norm = np.sqrt(np.square(xa).sum(axis=axes, keepdims=True) + attrs.eps)
+    return [(xa / norm).astype(x.dtype, copy=False),
+            np.squeeze(norm, axis=axes).astype(x.dtype, copy=False)]
+
+
+def _l2norm_backward(attrs, out_grads, inputs, outputs, ctx):
+    # dx = (dy - y * sum(dy * y)) / norm
+    x = inputs[0]
+    axes = _l2norm_axes(attrs, x)
+    y, dy = _acc(outputs[0]), _acc(out_grads[0])
+    norm = np.expand_dims(_acc(outputs[1]), axes)
+    dx = y * -(dy * y).sum(axis=axes, keepdims=True)
+    dx += dy
+    dx /= norm
+    return [dx.astype(x.dtype, copy=False)]
+
+
 declare(
     "L2Normalization",
     params={"eps": P(FLOAT, 1e-10), "mode": P(enum("channel", "instance", "spatial"),
                                                 "instance")},
     outputs=("output", "norm"), num_visible_outputs=1, infer_shape=_l2norm_shape,
+    forward=_l2norm_forward, backward=_l2norm_backward,
 )
+
+
+def _channel_window_sum(a: np.ndarray, nsize: int) -> np.ndarray:
+    """s[:, c] = sum of a[:, c - h : c + h + 1], h = (nsize - 1) // 2, clipped to the channels.
+
+    The window is symmetric, so an even nsize sums nsize - 1 channels (as MXNet does); being
+    symmetric, the sum is its own adjoint.
+    """
+    half = (nsize - 1) // 2
+    c = a.shape[1]
+    s = np.zeros_like(a)
+    for off in range(-half, half + 1):  # a loop over the window's offsets only
+        lo, hi = max(0, -off), min(c, c - off)
+        if lo < hi:
+            s[:, lo:hi] += a[:, lo + off:hi + off]
+    return s
+
+
+def _lrn_forward(attrs, inputs, ctx):
+    # y = x * norm^-beta, norm = knorm + alpha / nsize * (sum of x^2 over nsize channels)
+    x = inputs[0]
+    xa = _acc(x)
+    norm = _channel_window_sum(np.square(xa), attrs.nsize)
+    norm *= attrs.alpha / attrs.nsize
+    norm += attrs.knorm
+    y = xa * norm ** -attrs.beta
+    return [y.astype(x.dtype, copy=False), norm.astype(x.dtype, copy=False)]
+
+
+def _lrn_backward(attrs, out_grads, inputs, outputs, ctx):
+    # dx = dy * norm^-beta - 2 beta alpha / nsize * x * window_sum(dy * y / norm)
+    x = inputs[0]
+    xa, dy = _acc(x), _acc(out_grads[0])
+    y, norm = _acc(outputs[0]), _acc(outputs[1])
+    t = _channel_window_sum(dy * y / norm, attrs.nsize)
+    t *= xa * (-2 * attrs.beta * attrs.alpha / attrs.nsize)
+    t += dy * norm ** -attrs.beta
+    return [t.astype(x.dtype, copy=False)]
 
 
 declare(
@@ -440,16 +865,215 @@ declare(
     params={"alpha": P(FLOAT, 1e-4), "beta": P(FLOAT, 0.75), "knorm": P(FLOAT, 2.0),
             "nsize": P(INT)},
     outputs=("output", "tmp_norm"), num_visible_outputs=1, infer_shape=like_data,
+    forward=_lrn_forward, backward=_lrn_backward,
 )
 
 # ----------------------------------------------------------------------------------------
 # Activations and Dropout.
 
+
+
+def _sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    y = np.negative(x, out=out)
+    with np.errstate(over="ignore"):
+        np.exp(y, out=y)
+    y += 1
+    return np.reciprocal(y, out=y)
+
+
+def _softrelu(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|), which never overflows.
+    t = np.abs(x)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    np.log1p(t, out=t)
+    y = np.maximum(x, 0, out=out)
+    y += t
+    return y
+
+
+def _softsign(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    t = np.abs(x)
+    t += 1
+    return np.divide(x, t, out=out)
+
+
+# act_type -> (y = f(x), written into ``out`` when given; f'(x) expressed through y alone, so
+# backward never needs the input and the forward may overwrite it).
+_ACTIVATIONS = {
+    "relu": (lambda x, out: np.maximum(x, 0, out=out), lambda y: y > 0),
+    "sigmoid": (_sigmoid, lambda y: y * (1 - y)),
+    "tanh": (lambda x, out: np.tanh(x, out=out), lambda y: 1 - np.square(y)),
+    "softrelu": (_softrelu, lambda y: -np.expm1(-y)),
+    "softsign": (_softsign, lambda y: np.square(1 - np.abs(y))),
+}
+
+
+def _activation_forward(attrs, inputs, ctx):
+    x = inputs[0]
+    return [_ACTIVATIONS[attrs.act_type][0](x, _out_buffer(x, ctx))]
+
+
+def _activation_backward(attrs, out_grads, inputs, outputs, ctx):
+    return [out_grads[0] * _ACTIVATIONS[attrs.act_type][1](outputs[0])]
+
+
 declare(
     "Activation", "_npx_activation",
     params={"act_type": P(enum("relu", "sigmoid", "softrelu", "softsign", "tanh"))},
-    infer_shape=same_shape,
+    infer_shape=same_shape, forward=_activation_forward, backward=_activation_backward,
 )
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_LAMBDA = 1.0507009873554804934193349852946
+_SQRT_HALF = math.sqrt(0.5)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf in float64 to about 1e-15 (numpy has none): a series of positive terms below
+    |x| = 3, the continued fraction of erfc above."""
+    z = np.abs(x.astype(np.float64))
+    out = np.empty_like(z)
+    small = z < 3
+    zs = z[small]
+    # erf(z) = 2/sqrt(pi) exp(-z^2) sum_n (2z^2)^n z / (1 * 3 * ... * (2n + 1))
+    term, total, z2 = zs.copy(), zs.copy(), 2 * zs * zs
+    for n in range(1, 64):
+        term *= z2 / (2 * n + 1)
+        total += term
+    out[small] = (2 / math.sqrt(math.pi)) * np.exp(-zs * zs) * total
+    zl = z[~small]
+    # erfc(z) = exp(-z^2) / sqrt(pi) / (z + (1/2) / (z + 1 / (z + (3/2) / (z + ...))))
+    f = np.zeros_like(zl)
+    for k in range(48, 0, -1):
+        f = (k / 2) / (zl + f)
+    out[~small] = 1 - np.exp(-zl * zl) / math.sqrt(math.pi) / (zl + f)
+    return np.copysign(out, x)
+
+
+def _positive(x: np.ndarray) -> np.ndarray:
+    """1 where x > 0, else 0, in x's dtype. The layers below blend their two sides with it
+    arithmetically: on random signs that is several times faster than np.where."""
+    return (x > 0).astype(x.dtype)
+
+
+def _leaky_slope(x: np.ndarray, s) -> np.ndarray:
+    """d/dx of leaky: 1 for x > 0, the slope ``s`` (a number or broadcastable array) else."""
+    d = _positive(x)
+    d *= 1 - s
+    d += s
+    return d
+
+
+def _elu(x: np.ndarray, s, out: np.ndarray | None) -> np.ndarray:
+    # max(x, 0) + s * expm1(min(x, 0))
+    t = np.minimum(x, 0)
+    np.expm1(t, out=t)
+    t *= s
+    y = np.maximum(x, 0, out=out)
+    y += t
+    return y
+
+
+def _elu_slope(x: np.ndarray, s) -> np.ndarray:
+    # 1 for x > 0, s * exp(x) = y + s else
+    d = np.minimum(x, 0)
+    np.exp(d, out=d)
+    d *= s
+    p = _positive(x)
+    p *= 1 - s
+    d += p
+    return d
+
+
+def _selu(x: np.ndarray, s, out: np.ndarray | None) -> np.ndarray:
+    y = _elu(x, _SELU_ALPHA, out)
+    y *= _SELU_LAMBDA
+    return y
+
+
+def _selu_slope(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    # MXNet 1.9.1's selu gradient on the negative side is lambda * (y + alpha), not the
+    # derivative y + lambda * alpha; models trained with it expect that, so we keep it.
+    p = _positive(x)
+    d = y + _SELU_ALPHA
+    d *= 1 - p
+    d += p
+    d *= _SELU_LAMBDA
+    return d
+
+
+def _times(x: np.ndarray, factor: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """x * factor, into ``out`` or else into ``factor`` (a fresh temporary of x's shape)."""
+    return np.multiply(x, factor, out=factor if out is None else out)
+
+
+def _gelu(x: np.ndarray, s, out: np.ndarray | None) -> np.ndarray:
+    # x * Phi(x), Phi the standard normal CDF (MXNet's erf form, not the tanh approximation).
+    phi = (0.5 * (1 + _erf(x * _SQRT_HALF))).astype(x.dtype, copy=False)
+    return _times(x, phi, out)
+
+
+def _gelu_slope(x: np.ndarray) -> np.ndarray:
+    xf = x.astype(np.float64)
+    d = 0.5 * (1 + _erf(xf * _SQRT_HALF)) + xf * np.exp(-0.5 * xf * xf) / math.sqrt(2 * math.pi)
+    return d.astype(x.dtype, copy=False)
+
+
+# act_type -> (y = f(x) for slope s, written into ``out`` when given; dy/dx given x, y, s).
+# prelu and rrelu are leaky with a learnt (per-channel) and a random slope.
+_LEAKY = {
+    "leaky": (lambda x, s, out: _times(x, _leaky_slope(x, s), out),
+              lambda x, y, s: _leaky_slope(x, s)),
+    "elu": (_elu, lambda x, y, s: _elu_slope(x, s)),
+    "selu": (_selu, lambda x, y, s: _selu_slope(x, y)),
+    "gelu": (_gelu, lambda x, y, s: _gelu_slope(x)),
+}
+_LEAKY["prelu"] = _LEAKY["rrelu"] = _LEAKY["leaky"]
+
+
+def _prelu_slope(x: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    """gamma broadcast along the channel axis 1 (or everywhere when it holds one value)."""
+    return gamma.reshape(()) if gamma.size == 1 else _along(gamma, 1, x.ndim)
+
+
+def _leaky_forward(attrs, inputs, ctx):
+    x = inputs[0]
+    act = attrs.act_type
+    s = attrs.slope
+    mask = None
+    if act == "prelu":
+        s = _prelu_slope(x, inputs[1])
+    elif act == "rrelu":
+        lo, hi = attrs.lower_bound, attrs.upper_bound
+        if ctx.is_train:
+            rng = ctx.rng if ctx.rng is not None else np.random.default_rng()
+            mask = rng.uniform(lo, hi, x.shape).astype(x.dtype)
+        else:
+            mask = np.full(x.shape, (lo + hi) / 2, dtype=x.dtype)
+        s = mask
+    # Backward reads x, so only inference may overwrite it.
+    y = _LEAKY[act][0](x, s, None if ctx.is_train else _out_buffer(x, ctx))
+    return [y] if mask is None else [y, mask]
+
+
+def _leaky_backward(attrs, out_grads, inputs, outputs, ctx):
+    x, dy = inputs[0], out_grads[0]
+    act = attrs.act_type
+    s = attrs.slope
+    if act == "prelu":
+        s = _prelu_slope(x, inputs[1])
+    elif act == "rrelu":
+        s = outputs[1]
+    dx = _LEAKY[act][1](x, outputs[0], s)
+    dx *= dy
+    if act != "prelu":
+        return [dx]
+    gamma = inputs[1]
+    dgs = dy * np.minimum(x, 0)  # d/dgamma of gamma * x on the negative side
+    dgamma = dgs.sum() if gamma.size == 1 else dgs.sum(
+        axis=tuple(i for i in range(x.ndim) if i != 1))
+    return [dx, np.reshape(dgamma, gamma.shape).astype(gamma.dtype, copy=False)]
 
 
 def _leaky_shape(attrs: Attrs, ins: list, outs: list):
@@ -471,8 +1095,35 @@ declare(
     },
     inputs=lambda a: ("data", "gamma") if a.act_type == "prelu" else ("data",),
     outputs=lambda a: ("output", "mask") if a.act_type == "rrelu" else ("output",),
-    infer_shape=_leaky_shape,
+    infer_shape=_leaky_shape, forward=_leaky_forward, backward=_leaky_backward,
 )
+
+
+def _dropout_forward(attrs, inputs, ctx):
+    # Inverted dropout: kept values are scaled by 1 / (1 - p), so inference is the identity.
+    # ``axes`` share one draw along those axes (the mask has size 1 there).
+    x = inputs[0]
+    if not ((ctx.is_train or attrs.mode == "always") and attrs.p > 0):
+        ctx.saved["mask"] = None
+        y = x if _out_buffer(x, ctx) is not None else x.copy()
+        return [y, np.broadcast_to(np.ones((), dtype=x.dtype), x.shape)]
+    shape = list(x.shape)
+    for a in attrs.axes:
+        shape[axis_of(attrs, a, x.ndim, "axes")] = 1
+    keep = 1 - attrs.p
+    rng = ctx.rng if ctx.rng is not None else np.random.default_rng()
+    mask = (rng.random(shape, dtype=np.float32) < keep).astype(x.dtype)
+    mask *= 1 / keep if keep > 0 else 0
+    ctx.saved["mask"] = mask
+    y = np.multiply(x, mask, out=None if ctx.is_train else _out_buffer(x, ctx))
+    return [y, np.broadcast_to(mask, x.shape)]
+
+
+def _dropout_backward(attrs, out_grads, inputs, outputs, ctx):
+    # The compact mask forward kept (broadcast along ``axes``); the full-size output otherwise.
+    mask = ctx.saved["mask"] if "mask" in ctx.saved else outputs[1]
+    return [out_grads[0] if mask is None else out_grads[0] * mask]
+
 
 
 declare(
@@ -480,6 +1131,7 @@ declare(
     params={"p": P(FLOAT, 0.5), "mode": P(enum("always", "training"), "training"),
             "axes": P(SHAPE, ()), "cudnn_off": P(OPT_BOOL, False)},
     outputs=("output", "mask"), num_visible_outputs=1, infer_shape=like_data,
+    forward=_dropout_forward, backward=_dropout_backward,
 )
 
 # ----------------------------------------------------------------------------------------
@@ -505,12 +1157,32 @@ def _embedding_type(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _embedding_rows(attrs: Attrs, data: np.ndarray) -> np.ndarray:
+    # Indices truncate toward zero and clip into [0, input_dim), as MXNet's take does.
+    return np.clip(data.astype(np.int64), 0, attrs.input_dim - 1)
+
+
+def _embedding_forward(attrs, inputs, ctx):
+    data, weight = inputs
+    return [np.take(weight, _embedding_rows(attrs, data), axis=0)]
+
+
+def _embedding_backward(attrs, out_grads, inputs, outputs, ctx):
+    # Each looked-up row receives the sum of its output gradients (a row looked up twice, twice).
+    data, weight = inputs
+    dw = np.zeros(weight.shape, dtype=weight.dtype)
+    np.add.at(dw, _embedding_rows(attrs, data).ravel(),
+              out_grads[0].reshape(-1, weight.shape[1]))
+    return [None, dw]
+
+
 declare(
     "Embedding", "_npx_embedding", "_sparse_Embedding",
     params={"input_dim": P(INT), "output_dim": P(INT),
             "dtype": P(dtypes(*_EMB_DTYPES), F32), "sparse_grad": P(BOOL, False)},
     inputs=("data", "weight"),
     infer_shape=_embedding_shape, infer_type=_embedding_type,
+    forward=_embedding_forward, backward=_embedding_backward,
 )
 
 # ----------------------------------------------------------------------------------------
@@ -541,21 +1213,112 @@ def _softmax_type(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _softmax(x: np.ndarray, axis: int, scale: float, log: bool,
+             valid: np.ndarray | None = None) -> np.ndarray:
+    """softmax (or log_softmax) of ``x * scale`` along ``axis`` in the accumulation dtype;
+    positions where ``valid`` is False get probability 0."""
+    z = _acc(x)
+    z = z - z.max(axis=axis, keepdims=True) if scale > 0 else z - z.min(axis=axis, keepdims=True)
+    if scale != 1:
+        z *= scale
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if valid is not None:
+            z = np.where(valid, z, -np.inf)
+            z -= z.max(axis=axis, keepdims=True)
+        if log:
+            z -= np.log(np.exp(z).sum(axis=axis, keepdims=True))
+            return z
+        np.exp(z, out=z)
+        z /= z.sum(axis=axis, keepdims=True)
+    return z
+
+
+def _softmax_grad(y: np.ndarray, dy: np.ndarray, axis: int, scale: float, log: bool,
+                  dtype: np.dtype | None = None) -> np.ndarray:
+    """Input gradient from the output: softmax  scale * y * (dy - sum(dy * y)),
+    log_softmax  scale * (dy - exp(y) * sum(dy)); computed in the wider of the output's
+    accumulation dtype and ``dtype`` (the input's)."""
+    t = np.result_type(_acc(y).dtype, dtype or y.dtype)
+    y, dy = y.astype(t, copy=False), dy.astype(t, copy=False)
+    if log:
+        dx = np.exp(y)
+        dx *= -dy.sum(axis=axis, keepdims=True)
+        dx += dy
+    else:
+        dx = dy - (dy * y).sum(axis=axis, keepdims=True)
+        dx *= y
+    if scale != 1:
+        dx *= scale
+    return dx
+
+
+# op -> (log, sign of the scale): softmin is softmax of -x.
+_SOFTMAX_KINDS = {"softmax": (False, 1), "log_softmax": (True, 1), "softmin": (False, -1)}
+
+
+def _softmax_setup(attrs: Attrs, x: np.ndarray) -> tuple[int, float, bool]:
+    log, sign = _SOFTMAX_KINDS[attrs.op.name]
+    t = 1.0 if attrs.temperature is None else attrs.temperature
+    return axis_of(attrs, attrs.axis, x.ndim), sign / t, log
+
+
+def _softmax_forward(attrs, inputs, ctx):
+    x = inputs[0]
+    axis, scale, log = _softmax_setup(attrs, x)
+    valid = None
+    if len(inputs) > 1:  # use_length: only the first length[...] entries along axis count
+        n = x.shape[axis]
+        valid = _along(np.arange(n), axis, x.ndim) < np.expand_dims(inputs[1], axis)
+    y = _softmax(x, axis, scale, log, valid)
+    if valid is not None:
+        y[~np.broadcast_to(valid, y.shape)] = 0
+    return [y.astype(attrs.dtype or x.dtype, copy=False)]
+
+
+def _softmax_backward(attrs, out_grads, inputs, outputs, ctx):
+    x = inputs[0]
+    axis, scale, log = _softmax_setup(attrs, x)
+    dx = _softmax_grad(outputs[0], out_grads[0], axis, scale, log, x.dtype)
+    dx = dx.astype(x.dtype, copy=False)
+    return [dx, None] if len(inputs) > 1 else [dx]
+
+
+_SOFTMAX_KERNELS = {"forward": _softmax_forward, "backward": _softmax_backward}
+
 declare(
     "softmax", "_npx_softmax", params=dict(_SOFTMAX_PARAMS),
     inputs=lambda a: ("data", "length") if a.use_length else ("data",),
-    infer_shape=_softmax_shape, infer_type=_softmax_type,
+    infer_shape=_softmax_shape, infer_type=_softmax_type, **_SOFTMAX_KERNELS,
 )
 # Unlike softmax (which may take a length input), these two infer in both directions.
 declare("log_softmax", "_npx_log_softmax", params=dict(_SOFTMAX_PARAMS),
-        infer_shape=same_shape, infer_type=_softmax_type)
+        infer_shape=same_shape, infer_type=_softmax_type, **_SOFTMAX_KERNELS)
 declare("softmin", params=dict(_SOFTMAX_PARAMS), infer_shape=same_shape,
-        infer_type=_softmax_type)
+        infer_type=_softmax_type, **_SOFTMAX_KERNELS)
+
+
+def _softmax_activation_view(attrs: Attrs, x: np.ndarray) -> np.ndarray:
+    """instance: one distribution per batch item over everything else; channel: over axis 1."""
+    return x.reshape(x.shape[0], -1) if attrs.mode == "instance" else x
+
+
+def _softmax_activation_forward(attrs, inputs, ctx):
+    x = inputs[0]
+    y = _softmax(_softmax_activation_view(attrs, x), 1, 1.0, False)
+    return [y.reshape(x.shape).astype(x.dtype, copy=False)]
+
+
+def _softmax_activation_backward(attrs, out_grads, inputs, outputs, ctx):
+    x = inputs[0]
+    y, dy = (_softmax_activation_view(attrs, a) for a in (outputs[0], out_grads[0]))
+    return [_softmax_grad(y, dy, 1, 1.0, False).reshape(x.shape).astype(x.dtype, copy=False)]
+
 
 declare(
     "SoftmaxActivation",
     params={"mode": P(enum("channel", "instance"), "instance")},
-    infer_shape=same_shape,
+    infer_shape=same_shape, forward=_softmax_activation_forward,
+    backward=_softmax_activation_backward,
 )
 
 # ----------------------------------------------------------------------------------------
@@ -599,6 +1362,58 @@ def _upsampling_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _bilinear_geometry(scale: int) -> dict:
+    """The Deconvolution that bilinear UpSampling is: kernel 2s - s % 2, stride s,
+    pad ceil((s - 1) / 2), one group per channel."""
+    pad = scale // 2  # = ceil((scale - 1) / 2)
+    return {"stride": (scale, scale), "pad": (pad, pad), "dilate": (1, 1)}
+
+
+def _nearest_factors(attrs: Attrs, inputs: list) -> list[int]:
+    oh = inputs[0].shape[2] * attrs.scale
+    return [oh // x.shape[2] for x in inputs]
+
+
+def _upsampling_forward(attrs, inputs, ctx):
+    x = inputs[0]
+    if attrs.sample_type == "bilinear":
+        w = inputs[1]
+        y = _window.deconv_forward(_acc(x), _acc(w), None, adj=(0, 0), groups=x.shape[1],
+                                   **_bilinear_geometry(attrs.scale))
+        return [y.astype(x.dtype, copy=False)]
+    ups = []
+    for a, f in zip(inputs, _nearest_factors(attrs, inputs)):
+        n, c, h, w = a.shape
+        # Each pixel repeated f x f times: one broadcast copy.
+        ups.append(np.broadcast_to(a[:, :, :, None, :, None], (n, c, h, f, w, f))
+                   .reshape(n, c, h * f, w * f))
+    if attrs.multi_input_mode == "sum":
+        y = ups[0].copy() if len(ups) == 1 else ups[0] + ups[1]
+        for u in ups[2:]:
+            y += u
+        return [y]
+    return [np.concatenate(ups, axis=1) if len(ups) > 1 else np.ascontiguousarray(ups[0])]
+
+
+def _upsampling_backward(attrs, out_grads, inputs, outputs, ctx):
+    dy = out_grads[0]
+    if attrs.sample_type == "bilinear":
+        x, w = inputs
+        dx, dw, _ = _window.deconv_backward(_acc(dy), _acc(x), _acc(w), groups=x.shape[1],
+                                            **_bilinear_geometry(attrs.scale))
+        return [dx.astype(x.dtype, copy=False), dw.astype(w.dtype, copy=False)]
+    grads = []
+    start = 0
+    for a, f in zip(inputs, _nearest_factors(attrs, inputs)):
+        n, c, h, w = a.shape
+        if attrs.multi_input_mode == "sum":
+            part = dy
+        else:
+            part, start = dy[:, start:start + c], start + c
+        grads.append(part.reshape(n, c, h, f, w, f).sum(axis=(3, 5)).astype(a.dtype, copy=False))
+    return grads
+
+
 declare(
     "UpSampling",
     params={"scale": P(INT), "num_filter": P(INT, 0),
@@ -606,7 +1421,7 @@ declare(
             "multi_input_mode": P(enum("concat", "sum"), "concat"), "num_args": P(INT),
             "workspace": P(INT, 512)},
     inputs=_upsampling_inputs, key_var_num_args="num_args",
-    infer_shape=_upsampling_shape,
+    infer_shape=_upsampling_shape, forward=_upsampling_forward, backward=_upsampling_backward,
 )
 
 
@@ -625,9 +1440,51 @@ def _pad_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _pad_pairs(attrs: Attrs, x: np.ndarray) -> list[tuple[int, int]]:
+    pw = attrs.pad_width
+    if len(pw) != 2 * x.ndim:
+        raise fail(attrs, f"pad_width={pw} must have 2 entries per dim of data {x.shape}")
+    pairs = list(zip(pw[::2], pw[1::2]))
+    if attrs.mode == "reflect" and any(b >= n or a >= n for (a, b), n in zip(pairs, x.shape)):
+        raise fail(attrs, f"reflect padding {pw} must be smaller than the data's dims "
+                          f"{x.shape}")
+    return pairs
+
+
+def _pad_forward(attrs, inputs, ctx):
+    x = inputs[0]
+    pairs = _pad_pairs(attrs, x)
+    if attrs.mode == "constant":
+        return [np.pad(x, pairs, mode="constant", constant_values=attrs.constant_value)]
+    return [np.pad(x, pairs, mode=attrs.mode)]
+
+
+def _pad_backward(attrs, out_grads, inputs, outputs, ctx):
+    # The adjoint of padding: crop, then (edge, reflect) fold each border's gradient back onto
+    # the entries it copied, one axis at a time.
+    x = inputs[0]
+    g = out_grads[0]
+    for ax, (a, b) in enumerate(_pad_pairs(attrs, x)):
+        if not (a or b):
+            continue
+        n = x.shape[ax]
+        core = np.moveaxis(g, ax, 0)[a:a + n].copy()
+        if attrs.mode != "constant":
+            full = np.moveaxis(g, ax, 0)
+            before, after = full[:a], full[a + n:]
+            if attrs.mode == "edge":
+                core[0] += before.sum(axis=0)
+                core[n - 1] += after.sum(axis=0)
+            else:  # reflect: padded entry a - i mirrors entry i, without repeating the edge
+                core[1:a + 1] += before[::-1]
+                core[n - 1 - b:n - 1] += after[::-1]
+        g = np.moveaxis(core, 0, ax)
+    return [np.ascontiguousarray(g).astype(x.dtype, copy=False)]
+
+
 declare(
     "Pad", "pad",
     params={"mode": P(enum("constant", "edge", "reflect")), "pad_width": P(SHAPE),
             "constant_value": P(FLOAT, 0.0)},
-    infer_shape=_pad_shape,
+    infer_shape=_pad_shape, forward=_pad_forward, backward=_pad_backward,
 )
