@@ -171,8 +171,8 @@ def _longest_inputs(op: Op) -> list[str] | None:
             for k, p in op.params.items()}
     variants = [base]
     for k, p in op.params.items():
-        choices = (True, False) if isinstance(p.type, registry.Bool) else getattr(
-            p.type, "choices", ())
+        t = p.type.inner if isinstance(p.type, registry.Optional) else p.type
+        choices = (True, False) if isinstance(t, registry.Bool) else getattr(t, "choices", ())
         variants += [{**base, k: c} for c in choices]
     best = None
     for values in variants:
