@@ -156,14 +156,13 @@ def nodes(g: JsonGraph, where: str = "") -> Iterator[tuple]:
                 raise KeyError
             if type(op) is not str or type(name) is not str or type(inputs) is not list:
                 raise KeyError
-            for e in inputs:
-                if type(e) is not list or len(e) != 3:
-                    raise KeyError
-                a, b, c = e
+            # Unpacking refuses entries that are not 3 long; the type test then refuses
+            # anything but three ints (a 3-character string, say).
+            for a, b, c in inputs:
                 if not (type(a) is type(b) is type(c) is int and 0 <= a < n_nodes
                         and b >= 0 and c >= 0):
                     raise KeyError
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, ValueError):
             yield _node(nd, i, n_nodes, where)
             continue
         yield op, name, attrs, inputs, _NO_DEPS

@@ -1,4 +1,5 @@
-"""Smaller operators met in saved MXNet graphs: sampling, layout moves, gathers, casts."""
+"""Smaller operators met in saved MXNet graphs: sampling, linspace, layout moves, numpy-style
+split and histogram, gathers, AMP casts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from ._util import (
     F32,
     FLOAT,
     INT,
+    OPT_INT,
     OPT_SHAPE,
     SHAPE,
     STR,
@@ -26,9 +28,10 @@ from ._util import (
 )
 from .loss import identity_forward
 from .reduce import kept_shape, reduce_axes, reduce_shape
-from .registry import Attrs, same_shape
+from .registry import Attrs, FloatTuple, Optional, same_shape
 
 I64 = np.dtype("int64")
+F16 = np.dtype("float16")
 
 # ----------------------------------------------------------------------------------------
 # Sampling: no inputs; shape and dtype from the parameters (dtype None means float32, or int32
@@ -102,6 +105,42 @@ declare("_eye",
                 "dtype": P(dtypes(*_FLOATS, "int32", "int64", "int8", "uint8"), F32)},
         inputs=(), infer_shape=_eye_shape, infer_type=_param_dtype, forward=_eye_forward)
 
+
+def _from_double(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``static_cast<DType>(double)`` as MXNet's kernels write it: integers truncate toward zero
+    (and wrap), float16 and bfloat16 round through float32 as mshadow's converters do."""
+    if dtype.kind in "iu":
+        return x.astype(np.int64).astype(dtype)
+    if dtype.kind == "f" and dtype.itemsize >= 4:
+        return x.astype(dtype)
+    return x.astype(np.float32).astype(dtype)
+
+
+def _linspace_shape(attrs: Attrs, ins: list, outs: list):
+    if attrs.num < 0:
+        raise fail(attrs, f"num={attrs.num}: the number of samples must be non-negative")
+    assign(attrs, outs, 0, (attrs.num,), ["output"])
+    return ins, outs
+
+
+def _linspace_forward(attrs, inputs, ctx):
+    # start + step * i in double, then cast: the last value is not snapped to stop (numpy's is).
+    n = attrs.num
+    gaps = n - 1 if attrs.endpoint else n
+    step = (attrs.stop - attrs.start) / gaps if gaps > 0 else 0.0
+    return [_from_double(attrs.start + step * np.arange(n, dtype=np.float64), attrs.dtype)]
+
+
+# MXNet registers _linspace with RangeParam's documentation (step, repeat, infer_range) but
+# parses LinspaceParam: these are the parameters it accepts.
+declare("_linspace", "_npi_linspace",
+        params={"start": P(FLOAT), "stop": P(FLOAT), "num": P(INT), "endpoint": P(BOOL, True),
+                "ctx": P(STR, ""),
+                "dtype": P(dtypes("bfloat16", *_FLOATS, "int32", "int64", "int8", "uint8"),
+                           F32)},
+        inputs=(), infer_shape=_linspace_shape, infer_type=_param_dtype,
+        forward=_linspace_forward)
+
 # ----------------------------------------------------------------------------------------
 # Elementwise extras.
 
@@ -139,21 +178,21 @@ declare("smooth_l1", "_npx_smooth_l1", params={"scalar": P(FLOAT)}, infer_shape=
         forward=_smooth_l1_forward, backward=_smooth_l1_backward)
 
 
-def _is_float(t: np.dtype) -> bool:
-    return t.kind == "f" or t.name == "bfloat16"
+def _is_amp_float(t: np.dtype | None) -> bool:
+    """The dtypes AMP casts between; float64 and integers pass through it untouched."""
+    return t is not None and t.name in ("float16", "float32", "bfloat16")
 
 
 def _amp_cast_type(attrs: Attrs, ins: list, outs: list):
-    # Only floating-point inputs are cast; anything else passes through in its own dtype.
     t = ins[0]
     if t is not None:
-        assign_type(attrs, outs, 0, attrs.dtype if _is_float(t) else t, ["output"])
+        assign_type(attrs, outs, 0, attrs.dtype if _is_amp_float(t) else t, ["output"])
     return ins, outs
 
 
 def _amp_cast_forward(attrs, inputs, ctx):
     (x,) = inputs
-    if not _is_float(x.dtype) or x.dtype == attrs.dtype:
+    if not _is_amp_float(x.dtype) or x.dtype == attrs.dtype:
         return identity_forward(attrs, inputs, ctx)
     return [x.astype(attrs.dtype)]
 
@@ -163,6 +202,59 @@ declare("amp_cast",
         infer_shape=same_shape, infer_type=_amp_cast_type, forward=_amp_cast_forward,
         backward=lambda attrs, og, inputs, outputs, ctx: [og[0].astype(inputs[0].dtype,
                                                                        copy=False)])
+
+
+def _default_outputs(n: int) -> tuple[str, ...]:
+    """MXNet's output names for an operator that declares none: one is "output", more are
+    "output0", "output1", ..."""
+    return ("output",) if n == 1 else tuple(f"output{i}" for i in range(n))
+
+
+def _amp_multicast_type(attrs: Attrs, ins: list, outs: list):
+    # MXNet's AMPMultiCastType, quirks included: the target starts as the first input's dtype
+    # (float32 with cast_narrow) and any float32 (any float16/bfloat16 with cast_narrow) among
+    # the inputs or outputs replaces it; float64 and integer inputs keep their dtype.
+    narrow = attrs.cast_narrow
+    target = F32 if narrow else ins[0]
+    for pair in zip(ins, outs):
+        named = {t.name: t for t in pair if t is not None}
+        if not narrow and "float32" in named:
+            target = F32
+        elif narrow and "float16" in named:
+            target = F16
+        elif narrow and "bfloat16" in named:
+            target = named["bfloat16"]
+    names = attrs.op.list_outputs(attrs)
+    for i, t in enumerate(ins):
+        assign_type(attrs, outs, i, target if _is_amp_float(t) else t, names)
+    return ins, outs
+
+
+def _pairwise_shape(attrs: Attrs, ins: list, outs: list):
+    """Output i has input i's shape, inferred both ways."""
+    in_names, out_names = attrs.op.list_inputs(attrs), attrs.op.list_outputs(attrs)
+    for i in range(len(ins)):
+        assign(attrs, outs, i, ins[i], out_names)
+        assign(attrs, ins, i, outs[i], in_names)
+    return ins, outs
+
+
+def _amp_multicast_forward(attrs, inputs, ctx):
+    _, types = _amp_multicast_type(attrs, [x.dtype for x in inputs], [None] * len(inputs))
+    with np.errstate(over="ignore"):  # float16's overflow is inf, as in MXNet
+        return [x if x.dtype == t and i in ctx.inplace else x.astype(t)
+                for i, (x, t) in enumerate(zip(inputs, types))]
+
+
+# No key_var_num_args: MXNet makes the caller give num_outputs, the number of inputs.
+declare("amp_multicast",
+        params={"num_outputs": P(INT), "cast_narrow": P(BOOL, False)},
+        inputs=lambda a: tuple(f"data_{i}" for i in range(a.num_outputs)),
+        outputs=lambda a: _default_outputs(a.num_outputs),
+        infer_shape=_pairwise_shape, infer_type=_amp_multicast_type,
+        forward=_amp_multicast_forward,
+        backward=lambda attrs, og, inputs, outputs, ctx: [
+            g.astype(x.dtype, copy=False) for g, x in zip(og, inputs)])
 # Kernels see dense arrays only: the storage change is the NDArray frontend's business.
 declare("cast_storage", "_sparse_cast_storage",
         params={"stype": P(enum("csr", "default", "row_sparse"))}, infer_shape=same_shape,
@@ -302,6 +394,159 @@ def _diag_backward(attrs, out_grads, inputs, outputs, ctx):
 
 declare("diag", params={"k": P(INT, 0), "axis1": P(INT, 0), "axis2": P(INT, 1)},
         infer_shape=_diag_shape, forward=_diag_forward, backward=_diag_backward)
+
+# ----------------------------------------------------------------------------------------
+# numpy-style split and histogram.
+
+
+def _split_v2_count(a: Attrs) -> int:
+    return a.sections if a.sections > 0 else len(a.indices)
+
+
+def _split_v2_bounds(attrs: Attrs, size: int) -> list[tuple[int, int]]:
+    """(begin, end) of every output along the axis: ``sections`` as numpy's array_split (the
+    first ``size % sections`` parts one longer), else from each index to the next."""
+    if attrs.sections > 0:
+        q, r = divmod(size, attrs.sections)
+        ends = np.cumsum([q + 1] * r + [q] * (attrs.sections - r)).tolist()
+        return list(zip([0, *ends[:-1]], ends))
+    idx = list(attrs.indices)
+    bounds = list(zip(idx, [*idx[1:], size]))
+    for i, (b, e) in enumerate(bounds):
+        if b > e:
+            raise fail(attrs, f"indices {attrs.indices}: output {i} would begin at {b} and end "
+                              f"at {e}; indices must ascend")
+        if e > size:
+            raise fail(attrs, f"indices {attrs.indices}: output {i} ends at {e}, past the "
+                              f"{size} elements along the axis")
+    if idx and idx[0] != 0:
+        raise fail(attrs, f"indices {attrs.indices} must begin with 0: the outputs would cover "
+                          f"{size - idx[0]} of the {size} elements along the axis")
+    return bounds
+
+
+def _split_v2_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    ax = axis_of(attrs, attrs.axis, len(d))
+    names = attrs.op.list_outputs(attrs)
+    if d[ax] == 0:  # unknown length: the parts' lengths are unknown too
+        bounds = [(0, 0)] * _split_v2_count(attrs)
+    else:
+        bounds = _split_v2_bounds(attrs, d[ax])
+    for i, (b, e) in enumerate(bounds):
+        if attrs.squeeze_axis:
+            if d[ax] and e - b != 1:
+                raise fail(attrs, f"squeeze_axis needs parts of length 1 along axis {attrs.axis}"
+                                  f", but output {i} has {e - b}")
+            o = d[:ax] + d[ax + 1:]
+        else:
+            o = (*d[:ax], e - b, *d[ax + 1:])
+        assign(attrs, outs, i, o, names)
+    return ins, outs
+
+
+def _split_v2_forward(attrs, inputs, ctx):
+    (x,) = inputs
+    ax = axis_of(attrs, attrs.axis, x.ndim)
+    lead = (slice(None),) * ax
+    parts = [x[(*lead, slice(b, e))] for b, e in _split_v2_bounds(attrs, x.shape[ax])]
+    return [p.squeeze(ax) if attrs.squeeze_axis else p for p in parts]
+
+
+def _split_v2_backward(attrs, out_grads, inputs, outputs, ctx):
+    (x,) = inputs
+    ax = axis_of(attrs, attrs.axis, x.ndim)
+    gs = [np.expand_dims(g, ax) if attrs.squeeze_axis else g for g in out_grads]
+    return [np.concatenate(gs, axis=ax).astype(x.dtype, copy=False)]
+
+
+declare("_split_v2", "_npi_split",
+        params={"indices": P(SHAPE), "axis": P(INT, 1), "squeeze_axis": P(BOOL, False),
+                "sections": P(INT, 0)},
+        outputs=lambda a: _default_outputs(_split_v2_count(a)),
+        infer_shape=_split_v2_shape, forward=_split_v2_forward, backward=_split_v2_backward)
+
+
+def _histogram_uniform(attrs: Attrs) -> bool:
+    """bin_cnt + range give uniform bins; neither means the ``bins`` input holds the edges."""
+    if (attrs.bin_cnt is None) != (attrs.range is None):
+        raise fail(attrs, "bin_cnt and range go together: give both, or neither and a bins "
+                          "input of edges")
+    return attrs.bin_cnt is not None
+
+
+def _histogram_shape(attrs: Attrs, ins: list, outs: list):
+    names = ["output0", "output1"]
+    if _histogram_uniform(attrs):
+        n = attrs.bin_cnt
+        if n < 0:
+            raise fail(attrs, f"bin_cnt={n} must be non-negative")
+        assign(attrs, outs, 0, (n,), names)
+        assign(attrs, outs, 1, (n + 1,), names)
+        return ins, outs
+    b = ins[1]
+    if b is not None:
+        if len(b) != 1:
+            raise fail(attrs, f"bins of shape {b} must be a 1-D array of edges")
+        if b[0] == 1:
+            raise fail(attrs, "bins holds 1 edge; a histogram needs at least 2")
+        if b[0]:
+            assign(attrs, outs, 0, (b[0] - 1,), names)
+            assign(attrs, outs, 1, b, names)
+    return ins, outs
+
+
+def _histogram_type(attrs: Attrs, ins: list, outs: list):
+    names = ["output0", "output1"]
+    assign_type(attrs, outs, 0, I64, names)
+    assign_type(attrs, outs, 1, ins[0], names)  # the data's dtype, whatever the bins' is
+    return ins, outs
+
+
+def _histogram_forward(attrs, inputs, ctx):
+    x = inputs[0].reshape(-1)
+    if _histogram_uniform(attrs):
+        if len(attrs.range) != 2:
+            raise fail(attrs, f"range={attrs.range} must hold 2 values, (low, high)")
+        lo, hi = attrs.range
+        if lo > hi:
+            raise fail(attrs, f"range={attrs.range}: low must not exceed high")
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        n = attrs.bin_cnt
+        i = np.arange(n + 1, dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            edges = _from_double((hi * i + (n - i) * lo) / n, x.dtype)
+        xd = x.astype(np.float64)
+        inside = (xd >= lo) & (xd <= hi)
+        v = x[inside]
+        # MXNet's guess from the double arithmetic, corrected by one against the edges as
+        # stored in the data's dtype (which decide for a value on an edge).
+        t = np.minimum(((xd[inside] - lo) * (n / (hi - lo))).astype(np.int64), n - 1)
+        t -= v < edges[t]
+        t += (v >= edges[t + 1]) & (t != n - 1)
+    else:
+        edges = inputs[1].reshape(-1).astype(x.dtype)
+        n = edges.size - 1
+        if n < 1:
+            raise fail(attrs, f"bins holds {edges.size} edges; a histogram needs at least 2")
+        inside = (x >= edges[0]) & (x <= edges[-1])
+        # MXNet scans the edges for the first one above the value, even unsorted edges: the
+        # first such edge is where their running maximum first exceeds the value.
+        t = np.searchsorted(np.maximum.accumulate(edges), x[inside], side="right") - 1
+        t = np.minimum(t, n - 1)
+    counts = np.bincount(t[t >= 0], minlength=max(n, 0)).astype(I64)
+    return [counts, edges]
+
+
+# No backward: MXNet registers no gradient for _histogram.
+declare("_histogram", "_npi_histogram",
+        params={"bin_cnt": P(OPT_INT, None), "range": P(Optional(FloatTuple()), None)},
+        inputs=lambda a: ("data",) if a.bin_cnt is not None else ("data", "bins"),
+        outputs=("output0", "output1"), infer_shape=_histogram_shape,
+        infer_type=_histogram_type, forward=_histogram_forward)
 
 # ----------------------------------------------------------------------------------------
 # Reductions with extra outputs.

@@ -615,7 +615,7 @@ def _without_amp_cast(heads: list[Entry]) -> list[Entry]:
 
     for n in topo_order(heads):
         n.inputs = [skip(e) for e in n.inputs]
-    return [skip(e) for e in heads]
+    return heads
 
 
 # ----------------------------------------------------------------------------------------
