@@ -54,5 +54,5 @@ def test_demo(tmp_path, capsys):
     assert cli.main(["demo"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("working in ")
-    assert lines[-1] == "mx.nd.load('temp.ndarray')                  -> a: (2, 3), b: (2, 3)"
-    assert len(lines) == 7
+    assert "mx.nd.load('temp.ndarray')                  -> a: (2, 3), b: (2, 3)" in lines
+    assert lines[-1].startswith("validation accuracy: ")

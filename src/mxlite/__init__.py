@@ -15,6 +15,7 @@ from . import (
     lr_scheduler,
     metric,
     model,
+    module,
     name,
     ndarray,
     npx,
@@ -24,6 +25,7 @@ from . import (
     util,
 )
 from . import initializer as init
+from . import module as mod
 from . import ndarray as nd
 from . import symbol as sym
 from .attribute import AttrScope

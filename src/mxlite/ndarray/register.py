@@ -1,0 +1,180 @@
+"""``mx.nd.<op>``: every registered operator run imperatively, made on first use.
+
+The calling convention is ``mx.sym``'s (see :mod:`mxlite.symbol.register`): positional NDArrays
+fill the operator's inputs in order (all of them, and ``num_args`` unless given, for operators
+with a variable number of inputs), further positional values fill parameters in their declared
+order, keyword NDArrays are inputs by name and other keywords are parameters, stringified and
+parsed exactly as a symbol node's attributes are. ``out=`` (an NDArray, or a list for several
+outputs) receives the result in place and is returned. Operators run in inference mode
+(``is_train=False``) through the same kernels as the executor; auxiliary states (BatchNorm's
+moving statistics) are the given arrays' buffers, so a kernel updating them updates the arrays.
+
+A single visible output is returned as an NDArray, several as a list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import random as _random
+from ..base import MXNetError
+from ..context import Context, current_context
+from ..ops import registry
+from ..ops.registry import Op, OpContext
+from ..symbol import _graph
+from ..symbol.register import _dtype_name, param_str
+from ..util import is_np_shape
+from .ndarray import NDArray
+
+__all__ = ["make_function", "invoke"]
+
+_DROP = ("name", "attr")  # accepted for symmetry with mx.sym, meaningless here
+
+
+def _params(op: Op, func_name: str, params: dict[str, Any]) -> registry.Attrs:
+    if "dtype" in params and "dtype" in op.params and params["dtype"] is not None:
+        params["dtype"] = _dtype_name(params["dtype"])
+    if "ctx" in params and "ctx" in op.params and params["ctx"] is not None:
+        params["ctx"] = str(params["ctx"])
+    attrs = {k: param_str(v) for k, v in params.items()}
+    return _graph.parse_params(op, attrs, func_name)[0]
+
+
+def invoke(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
+    """Run one call of ``mx.nd.<func_name>(*args, **kwargs)``."""
+    out = kwargs.pop("out", None)
+    for k in _DROP:
+        kwargs.pop(k, None)
+    ctx = kwargs.get("ctx") if "ctx" in op.params else kwargs.pop("ctx", None)
+    inputs: list[NDArray] = []
+    named: dict[str, NDArray] = {}
+    params: dict[str, Any] = {}
+    if op.key_var_num_args is not None:
+        for a in args:
+            if not isinstance(a, NDArray):
+                raise TypeError(f"{func_name}: positional arguments must be NDArrays, but got "
+                                f"{a!r}")
+        inputs = list(args)
+    else:
+        last = -1
+        for i, a in enumerate(args):
+            if isinstance(a, NDArray):
+                last = i
+        inputs = list(args[:last + 1])
+        for a in inputs:
+            if not isinstance(a, NDArray):
+                raise TypeError(f"{func_name}: inputs must be NDArrays, but got {a!r}")
+        rest = args[last + 1:]
+        slots = list(op.params)
+        if len(rest) > len(slots):
+            raise TypeError(f"{func_name}() takes at most {len(slots)} positional parameters "
+                            f"after its inputs ({', '.join(slots)}), {len(rest)} were given")
+        for k, v in zip(slots, rest):
+            if k in kwargs:
+                raise TypeError(f"{func_name}() got multiple values for argument {k!r}")
+            params[k] = v
+    for k, v in kwargs.items():
+        if isinstance(v, NDArray):
+            named[k] = v
+        elif v is None and k not in op.params:
+            continue  # an input left out (``data=None``)
+        else:
+            params[k] = v
+    if op.key_var_num_args is not None and op.key_var_num_args not in params:
+        params[op.key_var_num_args] = len(inputs) + len(named)
+    attrs = _params(op, func_name, params)
+    names = op.list_inputs(attrs)
+    if len(inputs) > len(names):
+        raise MXNetError(f"{func_name}: {len(inputs)} inputs given, operator {op.name} takes "
+                         f"{len(names)} ({', '.join(names)})")
+    arrays: list[NDArray] = list(inputs)
+    for n in names[len(inputs):]:
+        a = named.pop(n, None)
+        if a is None:
+            if op.key_var_num_args is not None and named:
+                a = named.pop(next(iter(named)))  # variadic inputs given by keyword
+            else:
+                raise MXNetError(f"{func_name}: input {n!r} of operator {op.name} is missing "
+                                 f"(inputs: {', '.join(names)})")
+        arrays.append(a)
+    if named:
+        raise MXNetError(f"{func_name}: {sorted(named)} are not inputs of operator {op.name} "
+                         f"(inputs: {', '.join(names)})")
+    if op.forward is None:
+        raise MXNetError(f"operator {op.name} has no forward kernel in mxlite yet")
+    octx = OpContext(False, _random.generator())
+    try:
+        outs = op.forward(attrs, [_dense(a) for a in arrays], octx)
+    except (ValueError, IndexError, KeyError) as e:
+        raise MXNetError(f"{func_name} ({op.name}): {e}") from None
+    if isinstance(ctx, Context):
+        where = ctx
+    elif arrays:
+        where = arrays[0]._ctx
+    else:
+        where = current_context()
+    n = op.visible_outputs(attrs)
+    legacy = not is_np_shape()
+    res = [np.asarray(o) for o in outs[:n]]
+    if legacy:
+        res = [o.reshape(1) if o.ndim == 0 else o for o in res]
+    if out is not None:
+        targets = [out] if isinstance(out, NDArray) else list(out)
+        if len(targets) != len(res):
+            raise MXNetError(f"{func_name}: out= gives {len(targets)} arrays for {len(res)} "
+                             "outputs")
+        for t, r in zip(targets, res):
+            if t.shape != r.shape:
+                raise MXNetError(f"{func_name}: out= has shape {t.shape}, the result has "
+                                 f"{r.shape}")
+            t._data[...] = r
+        return out
+    wrapped = [NDArray(r, where) for r in res]
+    return wrapped[0] if len(wrapped) == 1 else wrapped
+
+
+def _dense(a: NDArray) -> np.ndarray:
+    # Kernels work on dense buffers; sparse arrays are densified (MXNet's storage fallback).
+    if a.stype != "default":
+        return a.tostype("default")._data
+    return a._data
+
+
+def _doc(op: Op, func_name: str) -> str:
+    from ..symbol.register import _doc as sym_doc
+
+    return sym_doc(op, func_name).replace(": Symbol", ": NDArray").replace(
+        "Symbol\n    The result symbol.", "NDArray or list of NDArray\n    The result.")
+
+
+_FUNCS: dict[tuple[str, str], Callable] = {}
+
+
+def make_function(op_name: str, func_name: str | None = None) -> Callable:
+    """The ``mx.nd`` function for a registered operator name or alias."""
+    func_name = func_name or op_name
+    fn = _FUNCS.get((op_name, func_name))
+    if fn is not None:
+        return fn
+    op = registry.get(op_name)
+
+    def fn(*args: Any, **kwargs: Any) -> Any:
+        return invoke(op, func_name, args, kwargs)
+
+    fn.__name__ = fn.__qualname__ = func_name
+    fn.__module__ = "mxlite.ndarray"
+    fn.__doc__ = _doc(op, func_name)
+    _FUNCS[(op_name, func_name)] = fn
+    return fn
+
+
+def lookup(name: str, module_globals: dict[str, Any]) -> Callable | None:
+    """``mx.nd.<name>`` for a registry name or alias (cached in the module), else None."""
+    if name.startswith("__") or registry.find(name) is None:
+        return None
+    fn = make_function(name)
+    module_globals[name] = fn
+    return fn
