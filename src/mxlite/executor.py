@@ -529,6 +529,7 @@ class Executor:
                 raise MXNetError(f"operator {st.op.name} (node {st.node.name!r}) has no "
                                  "backward kernel in mxlite yet")
             ins = [vals[s] for s in st.ins]
+            ctxs[i].need_grad = tuple(need[s] for s in st.ins)
             try:
                 igs = st.op.backward(st.attrs, ogs, ins, outs, ctxs[i])
             except MXNetError as e:

@@ -117,8 +117,9 @@ def _fc_backward(attrs, out_grads, inputs, outputs, ctx):
     # dx = dy W, dW = dy^T x, db = sum(dy) over rows.
     x, w = inputs[0], inputs[1]
     dy = _acc(out_grads[0]).reshape(-1, w.shape[0])
-    dx = (dy @ _acc(w)).reshape(x.shape).astype(x.dtype, copy=False)
-    dw = (dy.T @ _acc(x).reshape(dy.shape[0], -1)).astype(w.dtype, copy=False)
+    dx = (dy @ _acc(w)).reshape(x.shape).astype(x.dtype, copy=False) if ctx.wants(0) else None
+    dw = ((dy.T @ _acc(x).reshape(dy.shape[0], -1)).astype(w.dtype, copy=False)
+          if ctx.wants(1) else None)
     if attrs.no_bias:
         return [dx, dw]
     b = inputs[2]
@@ -256,14 +257,17 @@ def _conv_forward(attrs, inputs, ctx):
     return [_from_nc_array(y, lay).astype(x.dtype, copy=False)]
 
 
+def _grad_from_nc(g: np.ndarray | None, lay: str, dtype: np.dtype) -> np.ndarray | None:
+    return None if g is None else _from_nc_array(g, lay).astype(dtype, copy=False)
+
+
 def _conv_backward(attrs, out_grads, inputs, outputs, ctx):
     lay, stride, pad, dilate = _conv_geometry(attrs)
     x, w = inputs[0], inputs[1]
     dx, dw, db = _window.conv_backward(
         _acc(_nc_array(out_grads[0], lay)), _acc(_nc_array(x, lay)), _acc(_nc_array(w, lay)),
-        stride, pad, dilate, attrs.num_group)
-    grads = [_from_nc_array(dx, lay).astype(x.dtype, copy=False),
-             _from_nc_array(dw, lay).astype(w.dtype, copy=False)]
+        stride, pad, dilate, attrs.num_group, need_dx=ctx.wants(0), need_dw=ctx.wants(1))
+    grads = [_grad_from_nc(dx, lay, x.dtype), _grad_from_nc(dw, lay, w.dtype)]
     if not attrs.no_bias:
         grads.append(db.astype(inputs[2].dtype, copy=False))
     return grads
@@ -360,9 +364,8 @@ def _deconv_backward(attrs, out_grads, inputs, outputs, ctx):
     lay, stride, pad, dilate, _ = _deconv_geometry(attrs, xn.shape[2:])
     dx, dw, db = _window.deconv_backward(
         _acc(_nc_array(out_grads[0], lay)), _acc(xn), _acc(_nc_array(w, lay)), stride, pad,
-        dilate, attrs.num_group)
-    grads = [_from_nc_array(dx, lay).astype(x.dtype, copy=False),
-             _from_nc_array(dw, lay).astype(w.dtype, copy=False)]
+        dilate, attrs.num_group, need_dx=ctx.wants(0), need_dw=ctx.wants(1))
+    grads = [_grad_from_nc(dx, lay, x.dtype), _grad_from_nc(dw, lay, w.dtype)]
     if not attrs.no_bias:
         grads.append(db.astype(inputs[2].dtype, copy=False))
     return grads

@@ -261,16 +261,23 @@ class OpContext:
     """What a kernel sees besides its inputs: mode, randomness, and state saved for backward.
 
     ``inplace`` lists input positions whose buffers nothing reads after this operator (the
-    executor's memory plan): the kernel may write its output into them.
+    executor's memory plan): the kernel may write its output into them. ``need_grad`` says,
+    per input, whether backward's gradient for it is used (None: all are); a kernel may
+    return None for the others and skip their cost, as MXNet skips ``grad_req='null'``.
     """
 
-    __slots__ = ("is_train", "rng", "saved", "inplace")
+    __slots__ = ("is_train", "rng", "saved", "inplace", "need_grad")
 
     def __init__(self, is_train: bool = False, rng: np.random.Generator | None = None):
         self.is_train = is_train
         self.rng = rng
         self.saved: dict[str, Any] = {}
         self.inplace: tuple[int, ...] = ()
+        self.need_grad: tuple[bool, ...] | None = None
+
+    def wants(self, i: int) -> bool:
+        """Whether input ``i``'s gradient is used."""
+        return self.need_grad is None or self.need_grad[i]
 
 
 ShapeList = list  # list[tuple[int, ...] | None]
