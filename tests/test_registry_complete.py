@@ -1,0 +1,24 @@
+"""The registry is whole: every operator runs forward, and backward unless MXNet has none."""
+
+from __future__ import annotations
+
+from mxlite.ops import registry
+
+# MXNet registers no gradient for these: the creation and sampling ops take no inputs to
+# differentiate, and _grad_add, _histogram and batch_take are declared non-differentiable.
+NO_BACKWARD = {"_eye", "_linspace", "_random_uniform", "_random_normal", "_random_randint",
+               "_grad_add", "_histogram", "batch_take"}
+
+
+def test_every_operator_has_a_forward_kernel():
+    assert [n for n, op in registry.all_ops().items() if op.forward is None] == []
+
+
+def test_every_differentiable_operator_has_a_backward_kernel():
+    missing = {n for n, op in registry.all_ops().items() if op.backward is None}
+    assert missing == NO_BACKWARD
+
+
+def test_every_operator_infers_shapes_and_types():
+    ops = registry.all_ops().values()
+    assert [op.name for op in ops if op.infer_shape is None] == []
