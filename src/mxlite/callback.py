@@ -10,7 +10,7 @@ import logging
 import math
 import time
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = ["BatchEndParam", "module_checkpoint", "do_checkpoint", "log_train_metric",
@@ -22,30 +22,56 @@ in this epoch), ``eval_metric`` (an EvalMetric or None) and ``locals`` (the call
 
 
 def module_checkpoint(mod: Any, prefix: str, period: int = 1,
-                      save_optimizer_states: bool = False) -> Callable[..., None]:
+                      save_optimizer_states: bool = False,
+                      keep_last: int | None = None) -> Callable[..., None]:
     """An epoch-end callback calling ``mod.save_checkpoint(prefix, epoch + 1, ...)`` every
-    ``period`` epochs.
+    ``period`` epochs; with ``keep_last=N`` only the newest N epochs' params and states stay.
     """
     period = int(max(1, period))
+    _check_keep_last(keep_last)
 
     def _callback(iter_no: int, sym: Any = None, arg: Any = None, aux: Any = None) -> None:
         if (iter_no + 1) % period == 0:
             mod.save_checkpoint(prefix, iter_no + 1, save_optimizer_states)
+            if keep_last is not None:
+                from .model import prune_checkpoints
+
+                prune_checkpoints(prefix, keep_last)
 
     return _callback
 
 
-def do_checkpoint(prefix: str, period: int = 1) -> Callable[[int, Any, Any, Any], None]:
+def _check_keep_last(keep_last: int | None) -> None:
+    if keep_last is not None and (not isinstance(keep_last, int) or keep_last < 1):
+        raise ValueError(f"keep_last must be a positive int or None, got {keep_last!r}")
+
+
+def do_checkpoint(prefix: str, period: int = 1, keep_last: int | None = None,
+                  storage_options: Mapping[str, Any] | None = None
+                  ) -> Callable[[int, Any, Any, Any], None]:
     """An epoch-end callback saving ``prefix-symbol.json`` and ``prefix-%04d.params`` (epoch
     number counted from 1) every ``period`` epochs, through ``mx.model.save_checkpoint``.
+
+    ``prefix`` may be a local path or an fsspec URI (``s3://bucket/run/model``), with
+    ``storage_options`` for credentials or endpoints. ``keep_last=N`` removes all but the
+    newest N epochs' params (and states) after each save.
     """
     period = int(max(1, period))
+    _check_keep_last(keep_last)
 
     def _callback(iter_no: int, sym: Any, arg: dict, aux: dict) -> None:
         if (iter_no + 1) % period == 0:
             from .model import save_checkpoint
 
-            save_checkpoint(prefix, iter_no + 1, sym, arg, aux)
+            if storage_options is None:
+                save_checkpoint(prefix, iter_no + 1, sym, arg, aux)
+            else:
+                save_checkpoint(prefix, iter_no + 1, sym, arg, aux,
+                                storage_options=storage_options)
+            if keep_last is not None:
+                from .model import prune_checkpoints
+
+                prune_checkpoints(prefix, keep_last, storage_options)
 
     return _callback
 

@@ -14,6 +14,10 @@ expected. Streams whose size cannot be known are read in bounded chunks for the 
 
 MXNet ignores whatever follows the names; so does :func:`read_list` unless ``strict=True``
 (which a verifier uses to refuse trailing bytes).
+
+:func:`scan_list` reads and checks the same headers but skips the array bytes, giving a
+:class:`ListIndex` of where every array lies: what ``mx.nd.load(keys=...)``, memory-mapped
+loads and ``mx.nd.open`` build on.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ import numpy as np
 
 from ..base import MXNetError, NotSupportedError
 
-__all__ = ["ArrayRecord", "encode_record", "decode_record", "read_list", "write_list",
+__all__ = ["ArrayRecord", "RecordIndex", "ListIndex", "encode_record", "decode_record",
+           "read_list", "scan_list", "write_list",
            "list_parts", "bfloat16_dtype", "dtype_to_flag", "flag_to_dtype", "LIST_MAGIC",
            "V1_MAGIC", "V2_MAGIC", "V3_MAGIC", "STYPES", "DEV_TYPES"]
 
@@ -178,6 +183,22 @@ class _Reader:
             return data
         return self.array(nbytes, np.dtype(np.uint8), (nbytes,), what).tobytes()
 
+    def skip(self, nbytes: int, what: str) -> None:
+        """Pass over ``nbytes`` (array data) without keeping them; seeks when it can."""
+        self.check_room(nbytes, what)
+        if self.end is not None:
+            self.stream.seek(nbytes, os.SEEK_CUR)
+            self.pos += nbytes
+            return
+        left = nbytes
+        while left:
+            part = self.stream.read(min(_CHUNK, left))
+            if not part:
+                raise self.fail(f"{what}: expected {nbytes} bytes, file ends after "
+                                f"{nbytes - left}")
+            left -= len(part)
+        self.pos += nbytes
+
     def unpack(self, st: struct.Struct, what: str) -> tuple:
         return st.unpack(self.read(st.size, what))
 
@@ -250,7 +271,51 @@ def _check_sparse(r: _Reader, stype: str, shape: tuple, sshape: tuple, aux_meta:
             raise r.fail(f"aux {i} has type {t}; expected an integer type", at)
 
 
-def _read_record(r: _Reader) -> ArrayRecord:
+@dataclass
+class RecordIndex:
+    """Where one record lies in a file, learnt from its header alone (no array bytes read).
+
+    ``parts`` holds ``(offset, dtype, shape)`` of the data array then each aux array, in file
+    order; ``offset`` and ``end`` bound the whole record. ``shape`` is the logical shape
+    (``None`` for the "none" array, which has no parts).
+    """
+
+    stype: str
+    shape: tuple | None
+    dtype: np.dtype
+    ctx: tuple[int, int]
+    magic: int
+    offset: int
+    end: int
+    parts: tuple[tuple[int, np.dtype, tuple], ...] = ()
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of values plus aux arrays, as stored."""
+        return sum(math.prod(s) * t.itemsize for _, t, s in self.parts)
+
+    def record(self, arrays: Sequence[np.ndarray]) -> ArrayRecord:
+        """The :class:`ArrayRecord` whose part arrays (data, then aux) are ``arrays``."""
+        if self.shape is None:
+            return ArrayRecord(self.stype, None, np.dtype(np.float32), magic=self.magic)
+        return ArrayRecord(self.stype, self.shape, self.dtype, self.ctx, arrays[0],
+                           tuple(arrays[1:]), self.magic)
+
+
+@dataclass
+class ListIndex:
+    """A list file's records (:class:`RecordIndex`), names (or None) and its end offset."""
+
+    records: list[RecordIndex]
+    names: list[str] | None
+    end: int
+
+
+_PART_LABELS = ("array data", "aux 0 data", "aux 1 data")
+
+
+def _read_head(r: _Reader) -> RecordIndex:
+    """One record's header; leaves ``r`` at the record's first array byte."""
     start = r.pos
     (magic,) = r.unpack(_U32, "record magic")
     if magic in (V2_MAGIC, V3_MAGIC):
@@ -265,7 +330,7 @@ def _read_record(r: _Reader) -> ArrayRecord:
         sshape = _read_shape(r, "storage shape", allow_unknown=False) if nad else None
         shape = _read_shape(r, "shape", allow_unknown=v3)
         if shape is None or (not v3 and len(shape) == 0):
-            return ArrayRecord(stype, None, np.dtype(np.float32), magic=magic)
+            return RecordIndex(stype, None, np.dtype(np.float32), (1, 0), magic, start, r.pos)
         ctx, dtype, _ = _read_ctx_flag(r)
         aux_meta = []
         for i in range(nad):
@@ -279,25 +344,41 @@ def _read_record(r: _Reader) -> ArrayRecord:
             aux_meta.append((adtype, ashape))
         if nad:
             _check_sparse(r, stype, shape, sshape, aux_meta, start)
-        dshape = sshape if nad else shape
-        data = r.array(math.prod(dshape), dtype, dshape, "array data")
-        aux = tuple(r.array(math.prod(s), t, s, f"aux {i} data")
-                    for i, (t, s) in enumerate(aux_meta))
-        return ArrayRecord(stype, shape, dtype, ctx, data, aux, magic)
-    if magic == V1_MAGIC:
-        shape = _read_shape(r, "shape", allow_unknown=False)
+        metas = [(dtype, sshape if nad else shape), *aux_meta]
     else:
-        # v0: the "magic" was the number of dims, each dim a uint32.
-        ndim = magic
-        dims = r.array(ndim, np.dtype("<u4"), (ndim,), "v0 dims (no record magic: legacy "
-                       f"pre-magic layout with ndim {ndim})")
-        shape = tuple(int(d) for d in dims)
-    version = V1_MAGIC if magic == V1_MAGIC else 0
-    if len(shape) == 0:
-        return ArrayRecord("default", None, np.dtype(np.float32), magic=version)
-    ctx, dtype, _ = _read_ctx_flag(r)
-    data = r.array(math.prod(shape), dtype, shape, "array data")
-    return ArrayRecord("default", shape, dtype, ctx, data, (), version)
+        if magic == V1_MAGIC:
+            shape = _read_shape(r, "shape", allow_unknown=False)
+        else:
+            # v0: the "magic" was the number of dims, each dim a uint32.
+            ndim = magic
+            dims = r.array(ndim, np.dtype("<u4"), (ndim,), "v0 dims (no record magic: legacy "
+                           f"pre-magic layout with ndim {ndim})")
+            shape = tuple(int(d) for d in dims)
+        magic = V1_MAGIC if magic == V1_MAGIC else 0
+        stype = "default"
+        if len(shape) == 0:
+            return RecordIndex(stype, None, np.dtype(np.float32), (1, 0), magic, start, r.pos)
+        ctx, dtype, _ = _read_ctx_flag(r)
+        metas = [(dtype, shape)]
+    parts = []
+    at = r.pos
+    for t, s in metas:
+        parts.append((at, t, s))
+        at += math.prod(s) * t.itemsize
+    return RecordIndex(stype, shape, dtype, ctx, magic, start, at, tuple(parts))
+
+
+def _read_record(r: _Reader) -> ArrayRecord:
+    head = _read_head(r)
+    return head.record([r.array(math.prod(s), t, s, _PART_LABELS[i])
+                        for i, (_, t, s) in enumerate(head.parts)])
+
+
+def _skip_record(r: _Reader) -> RecordIndex:
+    head = _read_head(r)
+    for i, (_, t, s) in enumerate(head.parts):
+        r.skip(math.prod(s) * t.itemsize, _PART_LABELS[i])
+    return head
 
 
 def decode_record(buf, where: str = "") -> ArrayRecord:
@@ -308,13 +389,8 @@ def decode_record(buf, where: str = "") -> ArrayRecord:
     return _read_record(r)
 
 
-def read_list(stream: BinaryIO, name: str = "", strict: bool = False
-              ) -> tuple[list[ArrayRecord], list[str] | None]:
-    """Read an NDArray list file from ``stream``: ``(records, names or None)``.
-
-    ``name`` labels error messages (the file's path). ``strict`` also refuses bytes after the
-    names, which MXNet itself ignores.
-    """
+def _walk(stream: BinaryIO, name: str, strict: bool, per_record) -> tuple[list, list | None,
+                                                                          int]:
     r = _Reader(stream, name)
     magic, _reserved, count = r.unpack(_LIST_HEADER, "list header (magic, reserved, count)")
     if magic != LIST_MAGIC:
@@ -325,7 +401,7 @@ def read_list(stream: BinaryIO, name: str = "", strict: bool = False
     records = []
     for i in range(count):
         r.index = i
-        records.append(_read_record(r))
+        records.append(per_record(r))
     r.index = None
     at = r.pos
     (nnames,) = r.unpack(_U64, "name count")
@@ -348,7 +424,27 @@ def read_list(stream: BinaryIO, name: str = "", strict: bool = False
             extra = len(stream.read(1))
         if extra:
             raise r.fail(f"{extra} trailing bytes after the names; expected end of file")
+    return records, names, r.pos
+
+
+def read_list(stream: BinaryIO, name: str = "", strict: bool = False
+              ) -> tuple[list[ArrayRecord], list[str] | None]:
+    """Read an NDArray list file from ``stream``: ``(records, names or None)``.
+
+    ``name`` labels error messages (the file's path). ``strict`` also refuses bytes after the
+    names, which MXNet itself ignores.
+    """
+    records, names, _ = _walk(stream, name, strict, _read_record)
     return records, names
+
+
+def scan_list(stream: BinaryIO, name: str = "", strict: bool = False) -> ListIndex:
+    """Index an NDArray list file without reading its arrays: every header is read and checked
+    as :func:`read_list` checks it, array bytes are skipped (seeked over when ``stream`` can
+    seek). With ``strict`` trailing bytes are refused. Offsets are relative to where
+    ``stream`` stood."""
+    records, names, end = _walk(stream, name, strict, _skip_record)
+    return ListIndex(records, names, end)
 
 
 # ----------------------------------------------------------------------------- writing

@@ -275,7 +275,7 @@ class BaseModule:
             allow_missing: bool = False, force_rebind: bool = False, force_init: bool = False,
             begin_epoch: int = 0, num_epoch: int | None = None,
             validation_metric: Any = None, monitor: Any = None,
-            sparse_row_id_fn: Any = None) -> None:
+            sparse_row_id_fn: Any = None, resume: str | None = None) -> None:
         """Train the module's parameters.
 
         Binds for training (``train_data.provide_data`` / ``provide_label``), initializes the
@@ -316,9 +316,22 @@ class BaseModule:
         validation_metric : str or EvalMetric, optional
         monitor : Monitor, optional
             Installed on the executor; ``tic()`` / ``toc_print()`` around each batch.
+        resume : str, optional
+            A checkpoint prefix (path or URI): when it has a complete checkpoint, training
+            continues from the newest one (``mx.model.resume_state``): its parameters, its
+            optimizer states when ``prefix-%04d.states`` exists, and ``begin_epoch`` set to
+            its epoch number. Without a checkpoint, training starts as usual.
         """
         if num_epoch is None:
             raise MXNetError("fit: please specify number of epochs (num_epoch)")
+        states = None
+        if resume is not None:  # continue from the newest complete checkpoint, if any
+            from ..model import resume_state
+
+            state = resume_state(resume)
+            if state is not None:
+                begin_epoch, _, arg_params, aux_params, states = state
+                force_init = True
         self.bind(data_shapes=train_data.provide_data, label_shapes=train_data.provide_label,
                   for_training=True, force_rebind=force_rebind)
         if monitor is not None:
@@ -327,6 +340,8 @@ class BaseModule:
                          allow_missing=allow_missing, force_init=force_init)
         self.init_optimizer(kvstore=kvstore, optimizer=optimizer,
                             optimizer_params=optimizer_params)
+        if states is not None:
+            self.load_optimizer_states(states)
         if validation_metric is None:
             validation_metric = eval_metric
         if not isinstance(eval_metric, metric.EvalMetric):

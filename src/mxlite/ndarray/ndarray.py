@@ -528,6 +528,9 @@ class NDArray:
         return NDArray(_legacy_shape(np.asarray(out)), self._ctx)
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        if self._data is not None and not self._data.flags.writeable:
+            raise MXNetError("trying to assign into a read-only NDArray (a memory-mapped "
+                             "load, say); copy() it first")
         if isinstance(value, NDArray):
             value = value.asnumpy() if value.stype != "default" else value._data
         elif isinstance(value, (list, tuple)):

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import attribute
+from .. import attribute, storage
 from ..base import MXNetError
+from ..ops.fluent import install_fluent, ufunc
 from ..util import is_np_shape
 from . import _graph
 from ._graph import Entry, Node
@@ -402,13 +403,12 @@ class Symbol:
         """The graph as MXNet 1.9.1's JSON text."""
         return _graph.to_json(self._outputs, is_np_shape(), remove_amp_cast)
 
-    def save(self, fname: str, remove_amp_cast: bool = True) -> None:
-        """Write :meth:`tojson` to ``fname`` (a path or an fsspec URL)."""
+    def save(self, fname: str, remove_amp_cast: bool = True,
+             storage_options: dict | None = None) -> None:
+        """Write :meth:`tojson` to ``fname`` (a path or an fsspec URI), atomically."""
         if not isinstance(fname, str):
             raise TypeError("fname need to be string")
-        text = self.tojson(remove_amp_cast).encode("utf-8")
-        with _open(fname, "wb") as f:
-            f.write(text)
+        storage.write_text_atomic(fname, self.tojson(remove_amp_cast), storage_options)
 
     def debug_str(self) -> str:
         """A readable listing of the graph, as MXNet prints it."""
@@ -506,29 +506,7 @@ class Symbol:
         return split_v2(self, *args, **kwargs)
 
 
-_FLUENT = (
-    "reshape reshape_like zeros_like ones_like broadcast_axes repeat pad swapaxes split slice "
-    "slice_axis slice_like take one_hot pick sort topk argsort argmax argmax_channel argmin clip "
-    "abs sign shape_array size_array broadcast_to broadcast_like tile transpose flip "
-    "depth_to_space space_to_depth sum nansum prod nanprod mean max min norm round rint fix "
-    "floor ceil trunc sin cos tan arcsin arccos arctan degrees radians sinh cosh tanh arcsinh "
-    "arccosh arctanh exp expm1 log log10 log2 log1p sqrt rsqrt cbrt rcbrt square reciprocal "
-    "relu sigmoid softmax log_softmax softmin").split()
-
-
-def _fluent(op_name: str) -> Any:
-    def method(self: Symbol, *args: Any, **kwargs: Any) -> Symbol:
-        return _op(op_name)(self, *args, **kwargs)
-
-    method.__name__ = method.__qualname__ = op_name
-    method.__doc__ = f"Convenience fluent method for :py:func:`{op_name}`, with this symbol " \
-                     "as data."
-    return method
-
-
-for _name in _FLUENT:
-    setattr(Symbol, _name, _fluent(_name))
-del _name
+install_fluent(Symbol, _op, "symbol")
 
 
 def _with_bare_keys(attrs: dict[str, str]) -> dict[str, str]:
@@ -641,21 +619,11 @@ def Group(symbols: list[Symbol], create_fn: type = Symbol) -> Symbol:  # noqa: N
     return create_fn([e for s in symbols for e in s._outputs])
 
 
-def _open(fname: str, mode: str) -> Any:
-    if "://" in fname:
-        import fsspec
-
-        return fsspec.open(fname, mode)
-    return open(fname, mode)
-
-
-def load(fname: str) -> Symbol:
+def load(fname: str, storage_options: dict | None = None) -> Symbol:
     """Load a symbol saved by :meth:`Symbol.save` (or by MXNet: any version back to 0.8)."""
     if not isinstance(fname, str):
         raise TypeError("fname need to be string")
-    with _open(fname, "rb") as f:
-        data = f.read()
-    return Symbol(_graph.from_json(data, fname))
+    return Symbol(_graph.from_json(storage.read_bytes(fname, storage_options), fname))
 
 
 def load_json(json_str: str) -> Symbol:
@@ -668,18 +636,18 @@ def load_json(json_str: str) -> Symbol:
 fromjson = load_json
 
 
-def loads(s: str | os.PathLike) -> Symbol:
+def loads(s: str | os.PathLike, storage_options: dict | None = None) -> Symbol:
     """Load a symbol from JSON text or from a file, whichever ``s`` is.
 
     Text whose first non-blank character is ``{`` is read as JSON, anything else as a path;
     if that fails the other reading is tried, and the error reports both attempts.
     """
     if isinstance(s, os.PathLike):
-        return load(os.fspath(s))
+        return load(os.fspath(s), storage_options)
     if not isinstance(s, str):
         raise TypeError(f"expected JSON text or a file name, got {type(s).__name__}")
     as_json = ("JSON text", load_json)
-    as_path = ("file path", load)
+    as_path = ("file path", lambda p: load(p, storage_options))
     attempts = (as_json, as_path) if s.lstrip()[:1] == "{" else (as_path, as_json)
     errors = []
     for what, fn in attempts:
@@ -693,15 +661,9 @@ def loads(s: str | os.PathLike) -> Symbol:
 
 def pow(base: Any, exp: Any) -> Any:  # noqa: A001
     """``base ** exp`` element-wise; either may be a Symbol or a number."""
-    if isinstance(base, Symbol) and isinstance(exp, Symbol):
-        return _op("_Power")(base, exp)
-    if isinstance(base, Symbol) and isinstance(exp, Number):
-        return _op("_PowerScalar")(base, scalar=exp)
-    if isinstance(base, Number) and isinstance(exp, Symbol):
-        return _op("_RPowerScalar")(exp, scalar=base)
-    if isinstance(base, Number) and isinstance(exp, Number):
-        return base ** exp
-    raise TypeError(f"types ({type(base)}, {type(exp)}) not supported")
+    return ufunc(base, exp, Symbol, _op("_Power"), lambda a, b: a ** b,
+                 lambda s, x: _op("_PowerScalar")(s, scalar=x),
+                 lambda s, x: _op("_RPowerScalar")(s, scalar=x), Number)
 
 
 def power(base: Any, exp: Any) -> Any:
@@ -711,15 +673,8 @@ def power(base: Any, exp: Any) -> Any:
 
 def _pairwise(sym_op: str, scalar_op: str, both: Any) -> Any:
     def fn(left: Any, right: Any) -> Any:
-        if isinstance(left, Symbol) and isinstance(right, Symbol):
-            return _op(sym_op)(left, right)
-        if isinstance(left, Symbol) and isinstance(right, Number):
-            return _op(scalar_op)(left, scalar=right)
-        if isinstance(left, Number) and isinstance(right, Symbol):
-            return _op(scalar_op)(right, scalar=left)
-        if isinstance(left, Number) and isinstance(right, Number):
-            return both(left, right)
-        raise TypeError(f"types ({type(left)}, {type(right)}) not supported")
+        return ufunc(left, right, Symbol, _op(sym_op), both,
+                     lambda s, x: _op(scalar_op)(s, scalar=x), None, Number)
 
     return fn
 
