@@ -118,8 +118,6 @@ def test_operators_run_imperatively_as_mxnet_nd_frontends_would():
     np.testing.assert_array_equal(edges.asnumpy(), np.float32(want["histogram"][1]))
 
 
-@pytest.mark.xfail(reason="mx.nd has no linspace/split_v2/histogram functions yet (MXNet "
-                          "defines them in python/mxnet/ndarray/ndarray.py)")
 def test_nd_frontend_functions_exist():
     assert callable(mx.nd.linspace) and callable(mx.nd.split_v2) and callable(mx.nd.histogram)
 

@@ -163,7 +163,7 @@ def nodes(g: JsonGraph, where: str = "") -> Iterator[tuple]:
                         and b >= 0 and c >= 0):
                     raise KeyError
         except (KeyError, TypeError, ValueError):
-            yield _node(nd, i, n_nodes, where)
+            yield read_node(nd, i, n_nodes, where)
             continue
         yield op, name, attrs, inputs, _NO_DEPS
 
@@ -171,8 +171,12 @@ def nodes(g: JsonGraph, where: str = "") -> Iterator[tuple]:
 _NO_DEPS: list[int] = []
 
 
-def _node(nd: Any, i: int, n_nodes: int, where: str) -> JsonNode:
-    """Any node: every field checked, old spellings (``param``, ``attr``) merged."""
+def read_node(nd: Any, i: int, n_nodes: int, where: str) -> JsonNode:
+    """Any node: every field checked, old spellings (``param``, ``attr``) merged.
+
+    Raises MXNetError naming the node for a missing or unknown field, a value of the wrong
+    type, or an input that refers to a node that does not exist.
+    """
     try:
         if type(nd) is not dict:
             raise TypeError(f"expected an object, got {type(nd).__name__}")

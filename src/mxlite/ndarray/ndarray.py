@@ -14,12 +14,17 @@ Semantics follow MXNet 1.9.1's legacy (non-numpy) NDArray:
 - outside numpy-shape mode (:func:`mxlite.util.is_np_shape`) there are no 0-d results:
   ``a[i]`` of a 1-D array and full reductions have shape ``(1,)``, and ``zeros``/``ones`` refuse
   zero-size or 0-d shapes as MXNet does.
+
+Fluent methods (``x.exp()``, ``x.topk(k=2)``) and the element-wise functions over arrays and
+scalars (``add``, ``maximum``, ``lesser_equal``...) run the registry's operators through the
+``mx.nd`` operator functions; their tables are shared with ``mx.sym`` (:mod:`mxlite.ops.fluent`).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import operator
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -28,11 +33,16 @@ import numpy as np
 
 from ..base import MXNetError
 from ..context import Context, current_context
+from ..ops.fluent import install_fluent, ufunc
 from ..util import is_np_shape
 from .shape_codes import infer_reshape
 
 __all__ = ["NDArray", "array", "from_numpy", "empty", "zeros", "ones", "full", "arange",
            "zeros_like", "ones_like", "concat", "stack", "moveaxis", "waitall",
+           "add", "subtract", "multiply", "divide", "true_divide", "modulo", "power", "maximum",
+           "minimum", "hypot", "equal", "not_equal", "greater", "greater_equal", "lesser",
+           "lesser_equal", "logical_and", "logical_or", "logical_xor", "eye", "linspace",
+           "histogram", "split_v2", "onehot_encode", "concatenate",
            "NDArrayIndexError", "NDArrayValueError", "NDArrayTypeError"]
 
 _DEFAULT_DTYPE = np.dtype(np.float32)
@@ -674,6 +684,76 @@ class NDArray:
     def abs(self) -> NDArray:
         return self.__abs__()
 
+    # ------------------------------------------------------------------ fluent methods
+    # The operator-forwarding ones (``x.exp()``, ``x.softmax(axis=1)``...) are installed from
+    # mxlite.ops.fluent.FLUENT below the class; these are the ones MXNet spells differently.
+
+    def diag(self, k: int = 0, **kwargs: Any) -> NDArray:
+        """The ``k``-th diagonal (of a 2-D array) or a diagonal matrix (of a 1-D one)."""
+        return _op("diag")(self, k, **kwargs)
+
+    def split_v2(self, *args: Any, **kwargs: Any) -> NDArray | list[NDArray]:
+        """:func:`split_v2` with this array as ``ary``."""
+        return split_v2(self, *args, **kwargs)
+
+    def broadcast_like(self, other: NDArray) -> NDArray:
+        """A copy broadcast to ``other``'s shape (as :meth:`broadcast_to`)."""
+        return self.broadcast_to(other.shape)
+
+    def argmax_channel(self) -> NDArray:
+        """Indices of the maxima along the last axis (MXNet's ``argmax_channel``)."""
+        return _op("argmax")(self, axis=-1)
+
+    def detach(self) -> NDArray:
+        """This array's values (shared, not copied) without its gradient buffer."""
+        return NDArray(self._data, self._ctx)
+
+    def as_nd_ndarray(self) -> NDArray:
+        """This array: it is already a classic (``mx.nd``) NDArray."""
+        return self
+
+    def _crop_key(self, begin: Sequence, end: Sequence, step: Sequence | None,
+                  what: str) -> tuple[slice, ...]:
+        step = step if step is not None and len(step) else (None,) * len(begin)
+        if not len(begin) == len(end) == len(step) or len(begin) > self.ndim:
+            raise MXNetError(f"{what}: begin {tuple(begin)}, end {tuple(end)} and step "
+                             f"{tuple(step)} must have one entry each per leading axis of an "
+                             f"array of shape {self.shape}")
+        if any(s == 0 for s in step):
+            raise MXNetError(f"{what}: slice step cannot be zero")
+        return tuple(slice(b, e, s) for b, e, s in zip(begin, end, step))
+
+    def slice_assign(self, rhs: NDArray, begin: Sequence, end: Sequence,
+                     step: Sequence | None) -> NDArray:
+        """Write ``rhs`` into the crop ``begin:end:step`` of this array, in place; returns it."""
+        key = self._crop_key(begin, end, step, "slice_assign")
+        if not isinstance(rhs, NDArray):
+            raise NDArrayTypeError(f"slice_assign: rhs must be an NDArray, got {type(rhs)}")
+        crop = self._data[key].shape
+        if rhs.shape != crop:
+            raise MXNetError(f"slice_assign: rhs has shape {rhs.shape}, the crop "
+                             f"{tuple(begin)}:{tuple(end)}:{tuple(step or ())} of shape "
+                             f"{self.shape} has shape {crop}")
+        self[key] = rhs
+        return self
+
+    def slice_assign_scalar(self, value: float, begin: Sequence, end: Sequence,
+                            step: Sequence | None) -> NDArray:
+        """Fill the crop ``begin:end:step`` of this array with ``value``, in place."""
+        self[self._crop_key(begin, end, step, "slice_assign_scalar")] = self._operand(
+            float(value))
+        return self
+
+
+def _op(name: str) -> Any:
+    """``mx.nd.<name>``: register.py imports this module, so it is imported on first call."""
+    from .register import make_function
+
+    return make_function(name)
+
+
+install_fluent(NDArray, _op, "array")
+
 
 # ---------------------------------------------------------------------- creation
 
@@ -836,3 +916,145 @@ def moveaxis(tensor: NDArray, source: int | Sequence[int],
 
 def waitall() -> None:
     """Computation is synchronous here; kept for API compatibility."""
+
+
+# ---------------------------------------------------------------------- element-wise functions
+# MXNet's python functions over NDArrays and scalars: two arrays broadcast (``broadcast_*``),
+# an array and a scalar use the scalar operator (its ``_r*`` twin when the scalar is on the
+# left), two scalars give the Python value.
+
+_NUMERIC = (numbers.Number, np.generic)
+
+
+def _ufunc(array_op: str, python_fn: Any, scalar_op: str, rscalar_op: str | None = None,
+           name: str = "", doc: str = "") -> Any:
+    def fn(lhs: Any, rhs: Any) -> Any:
+        return ufunc(lhs, rhs, NDArray, _op(array_op), python_fn,
+                     lambda a, x: _op(scalar_op)(a, float(x)),
+                     None if rscalar_op is None else lambda a, x: _op(rscalar_op)(a, float(x)),
+                     _NUMERIC)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"{doc} element-wise, with broadcasting; each operand may be an NDArray or "
+                  "a number (two numbers give a number).")
+    return fn
+
+
+def _flag(test: Any) -> Any:
+    return lambda x, y: 1 if test(x, y) else 0
+
+
+add = _ufunc("broadcast_add", operator.add, "_plus_scalar", None, "add", "``lhs + rhs``")
+subtract = _ufunc("broadcast_sub", operator.sub, "_minus_scalar", "_rminus_scalar", "subtract",
+                  "``lhs - rhs``")
+multiply = _ufunc("broadcast_mul", operator.mul, "_mul_scalar", None, "multiply",
+                  "``lhs * rhs``")
+divide = _ufunc("broadcast_div", operator.truediv, "_div_scalar", "_rdiv_scalar", "divide",
+                "``lhs / rhs``")
+modulo = _ufunc("broadcast_mod", operator.mod, "_mod_scalar", "_rmod_scalar", "modulo",
+                "``lhs % rhs``")
+power = _ufunc("broadcast_power", operator.pow, "_power_scalar", "_rpower_scalar", "power",
+               "``base ** exp``")
+maximum = _ufunc("broadcast_maximum", lambda x, y: x if x > y else y, "_maximum_scalar", None,
+                 "maximum", "The larger of ``lhs`` and ``rhs``")
+minimum = _ufunc("broadcast_minimum", lambda x, y: x if x < y else y, "_minimum_scalar", None,
+                 "minimum", "The smaller of ``lhs`` and ``rhs``")
+hypot = _ufunc("broadcast_hypot", np.hypot, "_hypot_scalar", None, "hypot",
+               "``sqrt(lhs**2 + rhs**2)``")
+equal = _ufunc("broadcast_equal", _flag(operator.eq), "_equal_scalar", None, "equal",
+               "1 where ``lhs == rhs``, else 0,")
+not_equal = _ufunc("broadcast_not_equal", _flag(operator.ne), "_not_equal_scalar", None,
+                   "not_equal", "1 where ``lhs != rhs``, else 0,")
+greater = _ufunc("broadcast_greater", _flag(operator.gt), "_greater_scalar", "_lesser_scalar",
+                 "greater", "1 where ``lhs > rhs``, else 0,")
+greater_equal = _ufunc("broadcast_greater_equal", _flag(operator.ge), "_greater_equal_scalar",
+                       "_lesser_equal_scalar", "greater_equal", "1 where ``lhs >= rhs``, else 0,")
+lesser = _ufunc("broadcast_lesser", _flag(operator.lt), "_lesser_scalar", "_greater_scalar",
+                "lesser", "1 where ``lhs < rhs``, else 0,")
+lesser_equal = _ufunc("broadcast_lesser_equal", _flag(operator.le), "_lesser_equal_scalar",
+                      "_greater_equal_scalar", "lesser_equal", "1 where ``lhs <= rhs``, else 0,")
+logical_and = _ufunc("broadcast_logical_and", _flag(lambda x, y: x and y),
+                     "_logical_and_scalar", None, "logical_and",
+                     "1 where both operands are non-zero, else 0,")
+logical_or = _ufunc("broadcast_logical_or", _flag(lambda x, y: x or y), "_logical_or_scalar",
+                    None, "logical_or", "1 where either operand is non-zero, else 0,")
+logical_xor = _ufunc("broadcast_logical_xor", _flag(lambda x, y: bool(x) ^ bool(y)),
+                     "_logical_xor_scalar", None, "logical_xor",
+                     "1 where exactly one operand is non-zero, else 0,")
+
+
+def true_divide(lhs: Any, rhs: Any) -> Any:
+    """:func:`divide` (legacy NDArrays divide in their own dtype either way)."""
+    return divide(lhs, rhs)
+
+
+# ---------------------------------------------------------------------- other functions
+
+
+def eye(N: int, M: int = 0, k: int = 0, ctx: Context | None = None,  # noqa: N803
+        dtype: Any = None, **kwargs: Any) -> NDArray:
+    """A 2-D array with ones on the ``k``-th diagonal (``M`` columns; 0 means ``N``)."""
+    return _op("_eye")(N=N, M=M, k=k, ctx=_as_ctx(ctx),
+                       dtype=_DEFAULT_DTYPE if dtype is None else dtype, **kwargs)
+
+
+def linspace(start: float, stop: float, num: int, endpoint: bool = True,
+             ctx: Context | None = None, dtype: Any = _DEFAULT_DTYPE) -> NDArray:
+    """``num`` evenly spaced values from ``start`` to ``stop`` (included if ``endpoint``)."""
+    return _op("_linspace")(start=start, stop=stop, num=num, endpoint=endpoint, dtype=dtype,
+                            ctx=_as_ctx(ctx))
+
+
+def histogram(a: NDArray, bins: Any = 10, range: Any = None) -> Any:  # noqa: A002
+    """Counts of ``a``'s values per bin, and the bin edges.
+
+    ``bins`` is an NDArray of edges, or a count of equal bins over ``range`` (``(low,
+    high)``); without a range MXNet defers to numpy over the data's own range, with a warning.
+    """
+    if isinstance(bins, NDArray):
+        return _op("_histogram")(data=a, bins=bins)
+    if isinstance(bins, numbers.Integral):
+        if range is None:
+            warnings.warn("range is not specified, using numpy's result to ensure consistency "
+                          "with numpy", stacklevel=2)
+            res, bin_bounds = np.histogram(a.asnumpy(), bins=int(bins))
+            return array(res), array(bin_bounds)
+        return _op("_histogram")(data=a, bin_cnt=bins, range=range)
+    raise ValueError("bins argument should be either an integer or an NDArray")
+
+
+def split_v2(ary: NDArray, indices_or_sections: int | tuple[int, ...], axis: int = 0,
+             squeeze_axis: bool = False) -> NDArray | list[NDArray]:
+    """Split ``ary`` along ``axis`` into equal sections, or before each of the given indices."""
+    if isinstance(indices_or_sections, numbers.Integral):
+        sections = int(indices_or_sections)
+        axis_size = ary.shape[axis]
+        if sections <= 0 or axis_size % sections:
+            raise ValueError("array split does not result in an equal division")
+        size = axis_size // sections
+        indices = [i * size for i in range(sections)]
+    elif isinstance(indices_or_sections, tuple):
+        indices = [0, *indices_or_sections]
+    else:
+        raise ValueError("indices_or_sections must either int or tuple of ints")
+    return _op("_split_v2")(ary, indices, axis, squeeze_axis)
+
+
+def onehot_encode(indices: NDArray, out: NDArray) -> NDArray:
+    """Write the one-hot rows of ``indices`` into ``out`` (shape ``(n, depth)``); returns it."""
+    if indices.ndim != 1 or out.ndim != 2 or indices.shape != out.shape[:1]:
+        raise MXNetError(f"onehot_encode: out must have shape (n, depth) for indices of shape "
+                         f"(n,); got indices {indices.shape} and out {out.shape}")
+    if indices._data.dtype != _DEFAULT_DTYPE or out._data.dtype != _DEFAULT_DTYPE:
+        raise MXNetError(f"onehot_encode only supports float32 indices and out, got "
+                         f"{indices._data.dtype} and {out._data.dtype}")
+    return _op("one_hot")(indices, depth=out.shape[1], dtype=_DEFAULT_DTYPE, out=out)
+
+
+def concatenate(arrays: list[NDArray], axis: int = 0, always_copy: bool = True) -> NDArray:
+    """Join a list of arrays along ``axis`` (0 by default, unlike :func:`concat`)."""
+    if not isinstance(arrays, list) or not arrays or not isinstance(arrays[0], NDArray):
+        raise MXNetError("concatenate expects a non-empty list of NDArrays")
+    if not always_copy and len(arrays) == 1:
+        return arrays[0]
+    return concat(*arrays, dim=axis)

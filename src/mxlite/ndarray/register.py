@@ -29,7 +29,7 @@ from ..symbol.register import _dtype_name, param_str
 from ..util import is_np_shape
 from .ndarray import NDArray
 
-__all__ = ["make_function", "invoke"]
+__all__ = ["make_function", "invoke", "lookup", "namespace_getattr"]
 
 _DROP = ("name", "attr")  # accepted for symmetry with mx.sym, meaningless here
 
@@ -178,3 +178,21 @@ def lookup(name: str, module_globals: dict[str, Any]) -> Callable | None:
     fn = make_function(name)
     module_globals[name] = fn
     return fn
+
+
+def namespace_getattr(module_globals: dict[str, Any]
+                      ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``__getattr__`` and ``__dir__`` for a module serving every operator by its registry name
+    (``mx.nd._internal``, ``mx.nd.op``), as :func:`mxlite.symbol.register.namespace_getattr`
+    does for ``mx.sym``."""
+
+    def __getattr__(attr: str) -> Any:
+        if (fn := lookup(attr, module_globals)) is None:
+            raise AttributeError(f"module {module_globals['__name__']!r} has no attribute "
+                                 f"{attr!r}")
+        return fn
+
+    def __dir__() -> list[str]:
+        return sorted(set(module_globals) | set(registry.all_names()))
+
+    return __getattr__, __dir__

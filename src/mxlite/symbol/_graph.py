@@ -374,6 +374,8 @@ def _from_json(text: str | bytes, where: str) -> list[Entry]:
     g = symbol_json.parse(text, where)
     at = f"{where}: " if where else ""
     legacy = g.version < symbol_json.MXNET_VERSION
+    raw = g.raw_nodes
+    n_nodes = len(raw)
     nodes: list[Node] = []
     push = nodes.append
     n_outs: list[int] = []
@@ -383,7 +385,30 @@ def _from_json(text: str | bytes, where: str) -> list[Entry]:
     find = registry.find
     ops: dict[str, Op | None] = {}
     parsed_cache = _PARSED
-    for i, (op_name, name, attrs, jins, deps) in enumerate(symbol_json.nodes(g, where)):
+    join = "".join
+    # One pass reads, checks and links each node. The usual node, {op, name, (attrs,) inputs}
+    # with [node, output, version] entries of earlier nodes, is checked inline; anything else
+    # goes through symbol_json.read_node, which reads old spellings and says what is wrong.
+    for i, nd in enumerate(raw):
+        deps = None
+        try:
+            op_name = nd["op"]
+            name = nd["name"]
+            jins = nd["inputs"]
+            n_keys = len(nd)
+            if n_keys == 3:
+                attrs = {}
+            elif n_keys == 4:
+                attrs = nd["attrs"]
+                if type(attrs) is not dict:
+                    raise KeyError
+                join(attrs.values())  # TypeError unless every value is a string
+            else:
+                raise KeyError
+            if type(op_name) is not str or type(name) is not str or type(jins) is not list:
+                raise KeyError
+        except (KeyError, TypeError):
+            op_name, name, attrs, jins, deps = symbol_json.read_node(nd, i, n_nodes, where)
         if op_name == "null":
             if jins:
                 raise MXNetError(f"{at}node {i} ({name!r}) is a variable but has inputs")
@@ -403,24 +428,40 @@ def _from_json(text: str | bytes, where: str) -> list[Entry]:
         else:
             hit = parsed_cache.get((op.name, tuple(attrs.items())))
             node.parsed, n_in, n_out = hit if hit is not None else _parse_in_file(node, at)
+            n_out_push(n_out)
             if len(jins) != n_in:
+                symbol_json.read_node(nd, i, n_nodes, where)  # a bad entry is the first error
                 raise MXNetError(
                     f"{at}node {i} ({name!r}): operator {op.name} takes {n_in} inputs "
                     f"({', '.join(op.list_inputs(node.parsed))}), the file gives {len(jins)}")
-            n_out_push(n_out)
         if jins:
-            try:
-                # nodes[] holds the nodes before this one: a later node is an IndexError
-                ins = [(nodes[nid], idx, ver) for nid, idx, ver in jins
-                       if legacy or idx < n_outs[nid]]
-            except IndexError:
-                forward = True
-                ins = jins  # connected below, once every node exists
+            ins = []
+            for e in jins:
+                try:
+                    nid, idx, ver = e
+                    if not (type(nid) is type(idx) is type(ver) is int and 0 <= nid < i
+                            and 0 <= idx and ver >= 0 and (legacy or idx < n_outs[nid])):
+                        raise ValueError
+                except (ValueError, TypeError):
+                    break
+                ins.append((nodes[nid], idx, ver))
             else:
-                if len(ins) != len(jins):
-                    nid, idx, _ = next(e for e in jins if e[1] >= n_outs[e[0]])
+                node.inputs = ins
+                if deps:
+                    deps_at.append((i, deps))
+                push(node)
+                continue
+            # Not the usual entries: a later node (linked below, once every node exists), a
+            # two-item entry, or an error that read_node and _bad_output explain.
+            jins = symbol_json.read_node(nd, i, n_nodes, where)[3]
+            for nid, idx, _ in jins:
+                if nid < i and not legacy and idx >= n_outs[nid]:
                     raise _bad_output(at, i, name, nid, idx, n_outs[nid], nodes)
-            node.inputs = ins
+            if all(nid < i for nid, _, _ in jins):
+                node.inputs = [(nodes[nid], idx, ver) for nid, idx, ver in jins]
+            else:
+                forward = True
+                node.inputs = jins  # connected below, once every node exists
         if deps:
             deps_at.append((i, deps))
         push(node)
