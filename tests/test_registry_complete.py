@@ -5,9 +5,10 @@ from __future__ import annotations
 from mxlite.ops import registry
 
 # MXNet registers no gradient for these: the creation and sampling ops take no inputs to
-# differentiate, and _grad_add, _histogram and batch_take are declared non-differentiable.
+# differentiate, and _grad_add, _histogram, argmax_channel and batch_take are declared
+# non-differentiable.
 NO_BACKWARD = {"_eye", "_linspace", "_random_uniform", "_random_normal", "_random_randint",
-               "_grad_add", "_histogram", "batch_take"}
+               "_grad_add", "_histogram", "argmax_channel", "batch_take"}
 
 
 def test_every_operator_has_a_forward_kernel():

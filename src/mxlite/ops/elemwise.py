@@ -180,6 +180,15 @@ def _mod(a, b):
     return np.where(b == 0, np.zeros_like(r), r)
 
 
+def _power(a, b):
+    # MXNet computes integer powers through floating point and truncates, so negative
+    # exponents give 0 (or INT_MIN for 0 ** -1) instead of numpy's refusal.
+    if np.result_type(a, b).kind in "iu":
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.power(np.asarray(a, np.float64), b).astype(np.result_type(a, b))
+    return np.power(a, b)
+
+
 def _as(fn):
     return lambda a, b: fn(a, b).astype(np.result_type(a, b), copy=False)
 
@@ -191,7 +200,7 @@ _BINARY = {  # short name -> (kernel, d/d lhs, d/d rhs); each derivative maps (h
     "mul": (np.multiply, lambda g, a, b, y: g * b, lambda g, a, b, y: g * a),
     "div": (np.true_divide, lambda g, a, b, y: g / b, lambda g, a, b, y: -g * y / b),
     "mod": (_mod, lambda g, a, b, y: g, lambda g, a, b, y: -g * np.floor(a / b)),
-    "power": (np.power, lambda g, a, b, y: g * b * a ** (b - 1),
+    "power": (_power, lambda g, a, b, y: g * b * a ** (b - 1),
               lambda g, a, b, y: g * y * np.log(a)),
     "maximum": (np.maximum, lambda g, a, b, y: g * (a >= b), lambda g, a, b, y: g * (a < b)),
     "minimum": (np.minimum, lambda g, a, b, y: g * (a <= b), lambda g, a, b, y: g * (a > b)),

@@ -1031,6 +1031,24 @@ for _name, _fn in (("argmax", np.argmax), ("argmin", np.argmin)):
             infer_shape=_argmax_shape, forward=_arg_reduce(_fn), backward=_no_grad)
 
 
+def _channel_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    if len(d) < 2:
+        raise fail(attrs, f"data must have a channel axis (axis 1), got shape {d}")
+    return _out_only(attrs, outs, (d[0], *d[2:]), ins)
+
+
+def _channel_forward(attrs, inputs, ctx):
+    (x,) = inputs
+    return [np.argmax(x, axis=1).astype(x.dtype)]
+
+
+# The legacy argmax over axis 1, positions in the data's dtype; MXNet gives it no gradient.
+declare("argmax_channel", infer_shape=_channel_shape, forward=_channel_forward)
+
+
 def _sorted_along(attrs: Attrs, x: np.ndarray) -> tuple[np.ndarray, int]:
     """The data to sort (flattened for ``axis=None``) and the axis to sort it along."""
     if attrs.axis is None:
