@@ -538,6 +538,7 @@ class Executor:
             for s, g in zip(st.ins, igs):
                 if g is not None and need[s]:
                     acc(s, g)
+            igs = g = None  # the gradients now live in `grads` alone, so they can be handed over
 
         for s, r, ga in zip(self._arg_slots, self._grad_req, self.grad_arrays):
             if r == "null":

@@ -117,13 +117,20 @@ def _fc_backward(attrs, out_grads, inputs, outputs, ctx):
     # dx = dy W, dW = dy^T x, db = sum(dy) over rows.
     x, w = inputs[0], inputs[1]
     dy = _acc(out_grads[0]).reshape(-1, w.shape[0])
-    dx = (dy @ _acc(w)).reshape(x.shape).astype(x.dtype, copy=False) if ctx.wants(0) else None
+    dx = _shaped(dy @ _acc(w), x) if ctx.wants(0) else None
     dw = ((dy.T @ _acc(x).reshape(dy.shape[0], -1)).astype(w.dtype, copy=False)
           if ctx.wants(1) else None)
     if attrs.no_bias:
         return [dx, dw]
-    b = inputs[2]
-    return [dx, dw, dy.sum(axis=0).reshape(b.shape).astype(b.dtype, copy=False)]
+    return [dx, dw, _shaped(dy.sum(axis=0), inputs[2])]
+
+
+def _shaped(g: np.ndarray, like: np.ndarray) -> np.ndarray:
+    # A fresh array, not a view, when no reshape is needed: the executor can then adopt it as
+    # the gradient buffer instead of copying it.
+    if g.shape != like.shape:
+        g = g.reshape(like.shape)
+    return g.astype(like.dtype, copy=False)
 
 
 declare(

@@ -358,16 +358,21 @@ def _sgd_step(w: np.ndarray, grad: Any, mom: np.ndarray | None, lr: float, wd: f
         mom = momentum * mom - lr * wd * w - lr * clip(rescale * grad);  w += mom
         w = (1 - lr * wd) * w - lr * clip(rescale * grad)                (no momentum)
     """
-    g = _clip(_scaled_grad(grad, rescale, w.dtype), clip)
-    g *= lr
+    if clip is None:  # one pass for lr * rescale * grad
+        g = _scaled_grad(grad, lr * rescale, w.dtype)
+    else:
+        g = _clip(_scaled_grad(grad, rescale, w.dtype), clip)
+        g *= lr
     if mom is None:
-        w *= 1.0 - lr * wd
+        if wd:
+            w *= 1.0 - lr * wd
         w -= g
         return
     mom *= momentum
     mom -= g
-    np.multiply(w, lr * wd, out=g)
-    mom -= g
+    if wd:
+        np.multiply(w, lr * wd, out=g)
+        mom -= g
     w += mom
 
 
