@@ -252,7 +252,8 @@ def dumps(records: Sequence[tuple[str, str, dict[str, str], list[list[int]], lis
     """The text MXNet writes for a graph.
 
     ``records`` are ``(op, name, attrs, inputs, control_deps, num_outputs)`` in topological
-    order, ``op`` ``"null"`` for variables and inputs ``[node, output, version]`` lists;
+    order, ``op`` ``"null"`` for variables and inputs ``[node, output, version]`` lists (or,
+    for ten entries or fewer, their one-line text ``"[[0, 0, 0], [1, 0, 0]]"``);
     ``graph_attrs`` maps a name to ``(type, value)`` (``{"mxnet_version": ("int", 10901)}``).
     """
     parts = []
@@ -266,7 +267,7 @@ def dumps(records: Sequence[tuple[str, str, dict[str, str], list[list[int]], lis
     if _NEEDS_ESCAPE.search("".join([r[1] for r in records])):
         records = [(r[0], _q(r[1])[1:-1], *r[2:]) for r in records]
     var_text = '    {\n      "op": "null", \n      "name": "%s", \n      "inputs": []\n    }'
-    node_text = '%s"%s"%s, \n      "inputs": %r\n    }'
+    node_text = '%s"%s"%s, \n      "inputs": %s\n    }'
     for i, (op, name, attrs, inputs, deps, n_out) in enumerate(records):
         total += n_out
         row_ptr.append(total)
@@ -285,10 +286,13 @@ def dumps(records: Sequence[tuple[str, str, dict[str, str], list[list[int]], lis
                 at = attrs_text[key] = ', \n      "attrs": ' + _object(attrs, "      ")
         else:
             at = ""
-        if len(inputs) <= 10 and not deps:
-            append(node_text % (qop, name, at, inputs))
-            continue
-        ins = repr(inputs) if len(inputs) <= 10 else _array(inputs, "      ")
+        if type(inputs) is str:  # already the one-line text
+            if not deps:
+                append(node_text % (qop, name, at, inputs))
+                continue
+            ins = inputs
+        else:
+            ins = repr(inputs) if len(inputs) <= 10 else _array(inputs, "      ")
         if deps:
             ins += ', \n      "control_deps": ' + _array(deps, "      ")
         append(f'{qop}"{name}"{at}, \n      "inputs": {ins}\n    }}')

@@ -385,7 +385,6 @@ def _from_json(text: str | bytes, where: str) -> list[Entry]:
     find = registry.find
     ops: dict[str, Op | None] = {}
     parsed_cache = _PARSED
-    join = "".join
     # One pass reads, checks and links each node. The usual node, {op, name, (attrs,) inputs}
     # with [node, output, version] entries of earlier nodes, is checked inline; anything else
     # goes through symbol_json.read_node, which reads old spellings and says what is wrong.
@@ -402,7 +401,6 @@ def _from_json(text: str | bytes, where: str) -> list[Entry]:
                 attrs = nd["attrs"]
                 if type(attrs) is not dict:
                     raise KeyError
-                join(attrs.values())  # TypeError unless every value is a string
             else:
                 raise KeyError
             if type(op_name) is not str or type(name) is not str or type(jins) is not list:
@@ -412,6 +410,8 @@ def _from_json(text: str | bytes, where: str) -> list[Entry]:
         if op_name == "null":
             if jins:
                 raise MXNetError(f"{at}node {i} ({name!r}) is a variable but has inputs")
+            if attrs:
+                _check_strings(attrs, nd, i, n_nodes, where)
             push(Node(None, name, attrs))
             n_out_push(1)
             if deps:
@@ -424,10 +424,19 @@ def _from_json(text: str | bytes, where: str) -> list[Entry]:
                 raise _unknown_op(op_name, name, where)
         node = Node(op, name, attrs)
         if legacy:
+            _check_strings(attrs, nd, i, n_nodes, where)
             n_out_push(0)
         else:
-            hit = parsed_cache.get((op.name, tuple(attrs.items())))
-            node.parsed, n_in, n_out = hit if hit is not None else _parse_in_file(node, at)
+            try:
+                hit = parsed_cache.get((op.name, tuple(attrs.items())))
+            except TypeError:  # an unhashable value: not a string
+                hit = None
+            if hit is None:
+                # Only a new parameter set needs its values checked: a cache hit is equal to
+                # one checked before, and strings equal only strings.
+                _check_strings(attrs, nd, i, n_nodes, where)
+                hit = _parse_in_file(node, at)
+            node.parsed, n_in, n_out = hit
             n_out_push(n_out)
             if len(jins) != n_in:
                 symbol_json.read_node(nd, i, n_nodes, where)  # a bad entry is the first error
@@ -517,6 +526,15 @@ def _shapes_to_numpy(nodes: list[Node]) -> None:
             n.attrs["__shape__"] = "None"
         else:
             n.attrs["__shape__"] = "[" + ",".join(str(d if d else -1) for d in shape) + "]"
+
+
+def _check_strings(attrs: dict, nd: Any, i: int, n_nodes: int, where: str) -> None:
+    """Attribute values must all be strings; read_node says which one is not."""
+    try:
+        "".join(attrs.values())
+    except TypeError:
+        symbol_json.read_node(nd, i, n_nodes, where)
+        raise  # read_node found nothing wrong: cannot happen, but never pass silently
 
 
 def _parse_in_file(node: Node, at: str) -> tuple[Attrs, int, int]:
@@ -629,14 +647,19 @@ def _records(order: list[Node], index: dict[Node, int], stop_at_amp: bool) -> li
     for n in order:
         op = n.op
         if op is None:
-            append(("null", n.name, n.attrs, [], None, 1))
+            append(("null", n.name, n.attrs, "[]", None, 1))
             continue
         if stop_at_amp and op.name in AMP_CAST_OPS:
             return None
         k = n_out.get(id(n.parsed))
         if k is None:
             k = n_out[id(n.parsed)] = op.num_outputs(n.parsed)
-        append((op.name, n.name, n.attrs, [[index[e[0]], e[1], e[2]] for e in n.inputs],
+        ins = n.inputs
+        if len(ins) <= 10:  # the usual case, rendered here in one pass
+            ins = "[" + ", ".join([f"[{index[a]}, {b}, {c}]" for a, b, c in ins]) + "]"
+        else:
+            ins = [[index[a], b, c] for a, b, c in ins]
+        append((op.name, n.name, n.attrs, ins,
                 [index[d] for d in n.deps] if n.deps else None, k))
     return recs
 
