@@ -14,7 +14,6 @@ A single visible output is returned as an NDArray, several as a list.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,7 @@ from .. import random as _random
 from ..base import MXNetError
 from ..context import Context, current_context
 from ..ops import registry
+from ..ops.frontend import Frontend
 from ..ops.registry import Op, OpContext
 from ..symbol import _graph
 from ..symbol.register import _dtype_name, param_str
@@ -150,49 +150,7 @@ def _doc(op: Op, func_name: str) -> str:
         "Symbol\n    The result symbol.", "NDArray or list of NDArray\n    The result.")
 
 
-_FUNCS: dict[tuple[str, str], Callable] = {}
-
-
-def make_function(op_name: str, func_name: str | None = None) -> Callable:
-    """The ``mx.nd`` function for a registered operator name or alias."""
-    func_name = func_name or op_name
-    fn = _FUNCS.get((op_name, func_name))
-    if fn is not None:
-        return fn
-    op = registry.get(op_name)
-
-    def fn(*args: Any, **kwargs: Any) -> Any:
-        return invoke(op, func_name, args, kwargs)
-
-    fn.__name__ = fn.__qualname__ = func_name
-    fn.__module__ = "mxlite.ndarray"
-    fn.__doc__ = _doc(op, func_name)
-    _FUNCS[(op_name, func_name)] = fn
-    return fn
-
-
-def lookup(name: str, module_globals: dict[str, Any]) -> Callable | None:
-    """``mx.nd.<name>`` for a registry name or alias (cached in the module), else None."""
-    if name.startswith("__") or registry.find(name) is None:
-        return None
-    fn = make_function(name)
-    module_globals[name] = fn
-    return fn
-
-
-def namespace_getattr(module_globals: dict[str, Any]
-                      ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """``__getattr__`` and ``__dir__`` for a module serving every operator by its registry name
-    (``mx.nd._internal``, ``mx.nd.op``), as :func:`mxlite.symbol.register.namespace_getattr`
-    does for ``mx.sym``."""
-
-    def __getattr__(attr: str) -> Any:
-        if (fn := lookup(attr, module_globals)) is None:
-            raise AttributeError(f"module {module_globals['__name__']!r} has no attribute "
-                                 f"{attr!r}")
-        return fn
-
-    def __dir__() -> list[str]:
-        return sorted(set(module_globals) | set(registry.all_names()))
-
-    return __getattr__, __dir__
+_FRONTEND = Frontend("mxlite.ndarray", invoke, _doc)
+make_function = _FRONTEND.make_function
+lookup = _FRONTEND.lookup
+namespace_getattr = _FRONTEND.namespace_getattr

@@ -10,7 +10,6 @@ and ``attr=`` name and annotate the node, and every other keyword is a parameter
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,6 +17,7 @@ import numpy as np
 from .. import attribute
 from .. import name as _name
 from ..ops import registry
+from ..ops.frontend import Frontend
 from ..ops.registry import Op
 from . import _graph
 
@@ -233,49 +233,6 @@ def _doc(op: Op, func_name: str) -> str:
     return "\n".join(lines)
 
 
-_FUNCS: dict[tuple[str, str], Callable] = {}
-
-
-def make_function(op_name: str, func_name: str | None = None) -> Callable:
-    """The ``mx.sym`` function for a registered operator name or alias."""
-    func_name = func_name or op_name
-    fn = _FUNCS.get((op_name, func_name))
-    if fn is not None:
-        return fn
-    op = registry.get(op_name)
-
-    def fn(*args: Any, **kwargs: Any) -> Any:
-        return create(op, func_name, args, kwargs)
-
-    fn.__name__ = fn.__qualname__ = func_name
-    fn.__module__ = "mxlite.symbol"
-    fn.__doc__ = _doc(op, func_name)
-    _FUNCS[(op_name, func_name)] = fn
-    return fn
-
-
-def namespace_getattr(module_globals: dict[str, Any], prefix: str = ""
-                      ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """``__getattr__`` and ``__dir__`` for a module serving ``prefix + name`` operators.
-
-    Functions are made on first access and then cached in the module, so operators registered
-    after import are found too.
-    """
-
-    def __getattr__(attr: str) -> Any:
-        if attr.startswith("__"):
-            raise AttributeError(attr)
-        full = prefix + attr
-        if registry.find(full) is None:
-            raise AttributeError(f"module {module_globals['__name__']!r} has no attribute "
-                                 f"{attr!r}")
-        fn = make_function(full, attr)
-        module_globals[attr] = fn
-        return fn
-
-    def __dir__() -> list[str]:
-        names = set(module_globals)
-        names.update(n[len(prefix):] for n in registry.all_names() if n.startswith(prefix))
-        return sorted(names)
-
-    return __getattr__, __dir__
+_FRONTEND = Frontend("mxlite.symbol", create, _doc)
+make_function = _FRONTEND.make_function
+namespace_getattr = _FRONTEND.namespace_getattr

@@ -1,0 +1,77 @@
+"""How ``mx.sym`` and ``mx.nd`` turn registry entries into Python functions.
+
+Both namespaces serve every operator name and alias of the registry the same way: a function
+made on first access (so operators registered later are found too), cached, named and
+documented after the entry. Only what a call does differs: :mod:`mxlite.symbol.register`
+builds a graph node, :mod:`mxlite.ndarray.register` runs the kernels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import registry
+from .registry import Op
+
+__all__ = ["Frontend"]
+
+
+class Frontend:
+    """Functions for one namespace: ``call(op, func_name, args, kwargs)`` does the work and
+    ``doc(op, func_name)`` writes the docstring; ``module`` is the functions' ``__module__``."""
+
+    def __init__(self, module: str, call: Callable[[Op, str, tuple, dict], Any],
+                 doc: Callable[[Op, str], str]):
+        self.module = module
+        self.call = call
+        self.doc = doc
+        self._funcs: dict[tuple[str, str], Callable] = {}
+
+    def make_function(self, op_name: str, func_name: str | None = None) -> Callable:
+        """The function for a registered operator name or alias (``func_name`` names it and
+        gives automatic node names their hint; default ``op_name``)."""
+        func_name = func_name or op_name
+        fn = self._funcs.get((op_name, func_name))
+        if fn is not None:
+            return fn
+        op = registry.get(op_name)
+        call = self.call
+
+        def fn(*args: Any, **kwargs: Any) -> Any:
+            return call(op, func_name, args, kwargs)
+
+        fn.__name__ = fn.__qualname__ = func_name
+        fn.__module__ = self.module
+        fn.__doc__ = self.doc(op, func_name)
+        self._funcs[(op_name, func_name)] = fn
+        return fn
+
+    def lookup(self, name: str, module_globals: dict[str, Any], prefix: str = ""
+               ) -> Callable | None:
+        """The function for ``prefix + name`` (then cached in the module), or None when the
+        registry has no such operator."""
+        if name.startswith("__") or registry.find(prefix + name) is None:
+            return None
+        fn = self.make_function(prefix + name, name)
+        module_globals[name] = fn
+        return fn
+
+    def namespace_getattr(self, module_globals: dict[str, Any], prefix: str = ""
+                          ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+        """``__getattr__`` and ``__dir__`` for a module serving ``prefix + name`` operators
+        (``mx.sym.contrib`` serves ``_contrib_*`` as ``mx.sym.contrib.<name>``)."""
+
+        def __getattr__(attr: str) -> Any:
+            fn = self.lookup(attr, module_globals, prefix)
+            if fn is None:
+                raise AttributeError(f"module {module_globals['__name__']!r} has no attribute "
+                                     f"{attr!r}")
+            return fn
+
+        def __dir__() -> list[str]:
+            names = set(module_globals)
+            names.update(n[len(prefix):] for n in registry.all_names() if n.startswith(prefix))
+            return sorted(names)
+
+        return __getattr__, __dir__
