@@ -224,3 +224,14 @@ def test_bad_inputs():
     with pytest.raises(MXNetError, match=r"pickled NDArray: byte \d+: array 0: array data "
                                          r"needs 1020 bytes"):
         mx.compat.load_pickle(cut)
+
+
+def test_numpy_shape_pickles_keep_scalars_and_zero_size():
+    """Under numpy-shape semantics the handle is a V3 record, as MXNet writes it."""
+    with mx.util.np_shape(True):
+        for x in (mx.nd.array(3.0), mx.nd.zeros((0, 3))):
+            state = x.__getstate__()
+            assert bytes(state["handle"][:4]) == (0xF993FACA).to_bytes(4, "little")
+            y = pickle.loads(pickle.dumps(x))
+            assert y.shape == x.shape
+            np.testing.assert_array_equal(y.asnumpy(), x.asnumpy())

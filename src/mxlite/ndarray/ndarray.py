@@ -333,7 +333,8 @@ class NDArray:
 
         if self._data is None:
             return {"handle": None}
-        return {"handle": bytearray(encode_record(to_record(self)))}
+        # As MXNet: a V3 record under numpy-shape semantics (0-d and zero-size arrays are real).
+        return {"handle": bytearray(encode_record(to_record(self), np_shape=is_np_shape()))}
 
     def __reduce__(self):
         return type(self), (None,), self.__getstate__()
