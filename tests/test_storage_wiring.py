@@ -145,3 +145,42 @@ def test_fit_resume_without_checkpoint_starts_fresh(mem):
     seen = []
     _fit(mod, 2, resume=f"{mem}/none", epoch_end_callback=lambda e, *a: seen.append(e))
     assert seen == [0, 1]
+
+
+def test_module_checkpoint_storage_options_reach_the_filesystem(mem):
+    """Module.save_checkpoint / Module.load / the states pass storage_options to fsspec."""
+    target = fsspec.filesystem("memory")
+    seen = []
+
+    class Opts(fsspec.AbstractFileSystem):
+        protocol = "opts"
+        cachable = False
+
+        def __init__(self, target, token, **kw):
+            super().__init__(**kw)
+            self.target = target
+            seen.append(token)
+
+        def __getattribute__(self, name):
+            if name in ("pipe_file", "cat_file", "mv", "rm", "exists", "info", "ls",
+                        "_open"):
+                target = object.__getattribute__(self, "target")
+                strip = object.__getattribute__(self, "_strip_protocol")
+                fn = getattr(target, name)
+                return lambda path, *a, **k: fn(strip(path), *a, **k)
+            return object.__getattribute__(self, name)
+
+    fsspec.register_implementation("opts", Opts, clobber=True)
+    opts = {"target": target, "token": "secret"}
+    prefix = "opts://" + f"{mem}/m"[len("memory://"):]
+    mx.random.seed(3)
+    mod = mx.mod.Module(make_mlp(16))
+    _fit(mod, 1)
+    mod.save_checkpoint(prefix, 1, save_optimizer_states=True, storage_options=opts)
+    assert storage.listdir(mem) == ["m-0001.params", "m-0001.states", "m-symbol.json"]
+    mod2 = mx.mod.Module.load(prefix, 1, load_optimizer_states=True, storage_options=opts)
+    mod2.bind(data_shapes=_iter().provide_data, label_shapes=_iter().provide_label)
+    mod2.init_optimizer(optimizer="sgd",
+                        optimizer_params={"learning_rate": 0.1, "momentum": 0.9})
+    assert mod2._updater.get_states() == mod._updater.get_states()
+    assert seen and set(seen) == {"secret"}

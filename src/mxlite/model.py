@@ -70,16 +70,30 @@ def save_checkpoint(prefix: str, epoch: int, symbol: Any, arg_params: dict,
     if symbol is not None:
         storage.write_text_atomic(_symbol_name(prefix), symbol.tojson(remove_amp_cast),
                                   storage_options)
-    save_dict = {f"arg:{k}": v.as_in_context(cpu()) for k, v in arg_params.items()}
-    save_dict.update({f"aux:{k}": v.as_in_context(cpu()) for k, v in aux_params.items()})
     param_name = _params_name(prefix, epoch)
-    nd.save(param_name, save_dict, storage_options=storage_options)
+    save_param_file(param_name, arg_params, aux_params, storage_options)
     logging.info('Saved checkpoint to "%s"', param_name)
 
 
-def load_params(prefix: str, epoch: int, storage_options: Options = None) -> tuple[dict, dict]:
-    """``(arg_params, aux_params)`` from ``prefix-%04d.params``."""
-    fname = _params_name(prefix, epoch)
+def save_param_file(fname: str, arg_params: dict, aux_params: dict,
+                    storage_options: Options = None) -> None:
+    """Write a params file: ``arg:<name>`` and ``aux:<name>`` arrays (on the cpu)."""
+    save_dict = {f"arg:{k}": v.as_in_context(cpu()) for k, v in arg_params.items()}
+    save_dict.update({f"aux:{k}": v.as_in_context(cpu()) for k, v in aux_params.items()})
+    nd.save(fname, save_dict, storage_options=storage_options)
+
+
+class ParamFileError(MXNetError, ValueError):
+    """A params file that is not ``arg:``/``aux:`` arrays (MXNet raises ValueError)."""
+
+
+def load_param_file(fname: str, storage_options: Options = None, strict: bool = False
+                    ) -> tuple[dict, dict]:
+    """``(arg_params, aux_params)`` of a params file written by :func:`save_param_file`.
+
+    Other keys are skipped, as ``mx.model.load_params`` skips them, or refused with
+    ``strict``, as ``Module.load_params`` refuses them.
+    """
     save_dict = nd.load(fname, storage_options=storage_options)
     arg_params: dict = {}
     aux_params: dict = {}
@@ -87,15 +101,23 @@ def load_params(prefix: str, epoch: int, storage_options: Options = None) -> tup
         logging.warning("Params file '%s' is empty", fname)
         return arg_params, aux_params
     if not isinstance(save_dict, dict):
-        raise MXNetError(f"{fname}: a checkpoint's params file holds named arrays "
-                         "('arg:<name>' / 'aux:<name>'), but this one holds an unnamed list")
+        raise ParamFileError(f"{fname}: a checkpoint's params file holds named arrays "
+                             "('arg:<name>' / 'aux:<name>'), but this one holds an unnamed list")
     for key, value in save_dict.items():
         kind, _, name = key.partition(":")
         if kind == "arg":
             arg_params[name] = value
         elif kind == "aux":
             aux_params[name] = value
+        elif strict:
+            raise ParamFileError(f"Invalid param file {fname}: key {key!r} is neither "
+                                 "'arg:<name>' nor 'aux:<name>'")
     return arg_params, aux_params
+
+
+def load_params(prefix: str, epoch: int, storage_options: Options = None) -> tuple[dict, dict]:
+    """``(arg_params, aux_params)`` from ``prefix-%04d.params``."""
+    return load_param_file(_params_name(prefix, epoch), storage_options)
 
 
 def _load_symbol(fname: str, storage_options: Options) -> Any:

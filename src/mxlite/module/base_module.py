@@ -19,7 +19,6 @@ from .. import metric
 from .. import ndarray as nd
 from ..base import MXNetError
 from ..callback import BatchEndParam
-from ..context import cpu
 from ..initializer import Uniform
 from ..io import DataBatch, DataDesc, DataIter
 from ..ndarray.ndarray import NDArray
@@ -463,30 +462,17 @@ class BaseModule:
                          allow_missing=allow_missing, force_init=force_init,
                          allow_extra=allow_extra)
 
-    def save_params(self, fname: str) -> None:
+    def save_params(self, fname: str, storage_options: dict | None = None) -> None:
         """Save the parameters to ``fname`` as ``arg:<name>`` / ``aux:<name>`` arrays."""
-        arg_params, aux_params = self.get_params()
-        save_dict = {f"arg:{k}": v.as_in_context(cpu()) for k, v in arg_params.items()}
-        save_dict.update({f"aux:{k}": v.as_in_context(cpu()) for k, v in aux_params.items()})
-        nd.save(fname, save_dict)
+        from ..model import save_param_file
 
-    def load_params(self, fname: str) -> None:
+        save_param_file(fname, *self.get_params(), storage_options)
+
+    def load_params(self, fname: str, storage_options: dict | None = None) -> None:
         """Load parameters saved by :meth:`save_params` (or a checkpoint's params file)."""
-        save_dict = nd.load(fname)
-        if not isinstance(save_dict, dict):
-            raise ModuleValueError(f"Invalid param file {fname}: it holds an unnamed list")
-        arg_params: dict = {}
-        aux_params: dict = {}
-        for k, value in save_dict.items():
-            arg_type, _, name = k.partition(":")
-            if arg_type == "arg":
-                arg_params[name] = value
-            elif arg_type == "aux":
-                aux_params[name] = value
-            else:
-                raise ModuleValueError(f"Invalid param file {fname}: key {k!r} is neither "
-                                       "'arg:<name>' nor 'aux:<name>'")
-        self.set_params(arg_params, aux_params)
+        from ..model import load_param_file
+
+        self.set_params(*load_param_file(fname, storage_options, strict=True))
 
     def get_states(self, merge_multi_context: bool = True) -> list:
         """The states of a stateful module (none here)."""

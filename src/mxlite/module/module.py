@@ -131,7 +131,7 @@ class Module(BaseModule):
         self._kvstore: Any = None
         self._update_on_kvstore: bool | None = None
         self._updater: Any = None
-        self._preload_opt_states: str | None = None
+        self._preload_opt_states: tuple[str, dict | None] | None = None
         self._grad_req: Any = None
 
         self._exec: Any = None
@@ -156,33 +156,37 @@ class Module(BaseModule):
 
     @staticmethod
     def load(prefix: str, epoch: int, load_optimizer_states: bool = False,
-             **kwargs: Any) -> Module:
+             storage_options: dict | None = None, **kwargs: Any) -> Module:
         """A Module over ``prefix-symbol.json`` with the parameters of ``prefix-%04d.params``.
 
         The parameters are set at ``bind``; with ``load_optimizer_states`` the optimizer
         states of ``prefix-%04d.states`` are loaded when the optimizer is installed
-        (``init_optimizer`` / ``fit``). ``kwargs`` go to the Module constructor.
+        (``init_optimizer`` / ``fit``). ``storage_options`` are fsspec options for a URI
+        prefix; ``kwargs`` go to the Module constructor.
         """
-        sym, args, auxs = load_checkpoint(prefix, epoch)
+        sym, args, auxs = load_checkpoint(prefix, epoch, storage_options)
         mod = Module(symbol=sym, **kwargs)
         mod._arg_params = args
         mod._aux_params = auxs
         mod.params_initialized = True
         if load_optimizer_states:
-            mod._preload_opt_states = f"{prefix}-{epoch:04d}.states"
+            mod._preload_opt_states = (f"{prefix}-{epoch:04d}.states", storage_options)
         return mod
 
     def save_checkpoint(self, prefix: str, epoch: int, save_optimizer_states: bool = False,
-                        remove_amp_cast: bool = True) -> None:
+                        remove_amp_cast: bool = True, storage_options: dict | None = None
+                        ) -> None:
         """Save ``prefix-symbol.json``, ``prefix-%04d.params`` and, with
-        ``save_optimizer_states``, ``prefix-%04d.states``."""
-        self._symbol.save(f"{prefix}-symbol.json", remove_amp_cast=remove_amp_cast)
+        ``save_optimizer_states``, ``prefix-%04d.states`` (a local path or an fsspec URI
+        prefix, with ``storage_options``)."""
+        self._symbol.save(f"{prefix}-symbol.json", remove_amp_cast=remove_amp_cast,
+                          storage_options=storage_options)
         param_name = f"{prefix}-{epoch:04d}.params"
-        self.save_params(param_name)
+        self.save_params(param_name, storage_options)
         logging.info('Saved checkpoint to "%s"', param_name)
         if save_optimizer_states:
             state_name = f"{prefix}-{epoch:04d}.states"
-            self.save_optimizer_states(state_name)
+            self.save_optimizer_states(state_name, storage_options)
             logging.info('Saved optimizer state to "%s"', state_name)
 
     def _reset_bind(self) -> None:
@@ -563,7 +567,7 @@ class Module(BaseModule):
         self._updater = opt.get_updater(optimizer)
         self.optimizer_initialized = True
         if self._preload_opt_states is not None:
-            self.load_optimizer_states(self._preload_opt_states)
+            self.load_optimizer_states(*self._preload_opt_states)
             self._preload_opt_states = None
 
     def borrow_optimizer(self, shared_module: Module) -> None:
@@ -576,17 +580,17 @@ class Module(BaseModule):
         self._updater = shared_module._updater
         self.optimizer_initialized = True
 
-    def save_optimizer_states(self, fname: str) -> None:
+    def save_optimizer_states(self, fname: str, storage_options: dict | None = None) -> None:
         """Write the updater's states (MXNet's ``.states`` pickle) to ``fname``."""
         if not self.optimizer_initialized:
             raise MXNetError("save_optimizer_states: no optimizer installed")
-        storage.write_bytes_atomic(fname, self._updater.get_states())
+        storage.write_bytes_atomic(fname, self._updater.get_states(), storage_options)
 
-    def load_optimizer_states(self, fname: str) -> None:
+    def load_optimizer_states(self, fname: str, storage_options: dict | None = None) -> None:
         """Load updater states written by :meth:`save_optimizer_states` (or MXNet)."""
         if not self.optimizer_initialized:
             raise MXNetError("load_optimizer_states: no optimizer installed")
-        self._updater.set_states(storage.read_bytes(fname))
+        self._updater.set_states(storage.read_bytes(fname, storage_options))
 
     # -- computations ----------------------------------------------------------------------
 
