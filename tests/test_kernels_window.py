@@ -21,7 +21,7 @@ def _tuple(kw: dict, key: str, nd: int, default: int) -> tuple[int, ...]:
     return tuple(ast.literal_eval(kw[key])) if key in kw else (default,) * nd
 
 
-def _close(got: np.ndarray, name: str) -> None:
+def assert_close(got: np.ndarray, name: str) -> None:
     want = DATA[name]
     assert got.shape == want.shape, name
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL, err_msg=name)
@@ -41,8 +41,8 @@ def test_window_kernel_matches_mxnet(case):
         args = (kw["pool_type"], kernel, stride, pad, kw.get("pooling_convention", "valid"),
                 kw.get("count_include_pad", "True") == "True", int(kw.get("p_value", 2)))
         y = W.pool_forward(x, *args)
-        _close(y, f"{n}/y")
-        _close(W.pool_backward(dy, x, y, *args), f"{n}/grad/data")
+        assert_close(y, f"{n}/y")
+        assert_close(W.pool_backward(dy, x, y, *args), f"{n}/grad/data")
         return
     w = DATA[f"{n}/in/weight"]
     b = DATA[f"{n}/in/bias"] if f"{n}/in/bias" in DATA else None
@@ -54,11 +54,11 @@ def test_window_kernel_matches_mxnet(case):
     else:
         y = W.deconv_forward(x, w, b, *geo, _tuple(kw, "adj", nd, 0), groups)
         dx, dw, db = W.deconv_backward(dy, x, w, *geo, groups)
-    _close(y, f"{n}/y")
-    _close(dx, f"{n}/grad/data")
-    _close(dw, f"{n}/grad/weight")
+    assert_close(y, f"{n}/y")
+    assert_close(dx, f"{n}/grad/data")
+    assert_close(dw, f"{n}/grad/weight")
     if b is not None:
-        _close(db, f"{n}/grad/bias")
+        assert_close(db, f"{n}/grad/bias")
 
 
 def test_pool_out_sizes():

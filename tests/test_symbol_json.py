@@ -238,7 +238,8 @@ def test_loaded_graph_is_independent_of_the_parsed_document():
 def test_parse_reports_version():
     g = symbol_json.parse(SEED)
     assert g.version == 10901 and g.arg_nodes == [0, 1] and g.heads == [[2, 0, 0]]
-    nodes = list(symbol_json.nodes(g))
+    nodes = [symbol_json.read_node(nd, i, len(g.raw_nodes), "") for i, nd in
+             enumerate(g.raw_nodes)]
     assert [n[1] for n in nodes] == ["a", "b", "_plus0"]
     assert nodes[0][2] == {"__shape__": "[2]"}
     assert nodes[2][3] == [[0, 0, 0], [1, 0, 0]]

@@ -38,7 +38,7 @@ def _params_bytes():
     return (DATA / "ndarray" / "dict_two.params").read_bytes()
 
 
-def _check(tmp_path, name, data, pattern):
+def assert_problem(tmp_path, name, data, pattern):
     p = tmp_path / name
     p.write_bytes(data)
     problems = mx.model.verify(str(p))
@@ -49,16 +49,16 @@ def _check(tmp_path, name, data, pattern):
 
 def test_array_file_problems(tmp_path):
     good = _params_bytes()
-    _check(tmp_path, "trailing.params", good + b"\x00\x01",
+    assert_problem(tmp_path, "trailing.params", good + b"\x00\x01",
            "2 trailing bytes after the names; expected end of file")
-    _check(tmp_path, "torn.params", good[:-3], "remain (truncated or corrupt file)")
-    _check(tmp_path, "short.params", good[:200], "array 1")
-    _check(tmp_path, "magic.params", b"\x00" * 24, "list magic is 0x0; expected 0x112")
-    _check(tmp_path, "empty.params", b"", "empty file")
+    assert_problem(tmp_path, "torn.params", good[:-3], "remain (truncated or corrupt file)")
+    assert_problem(tmp_path, "short.params", good[:200], "array 1")
+    assert_problem(tmp_path, "magic.params", b"\x00" * 24, "list magic is 0x0; expected 0x112")
+    assert_problem(tmp_path, "empty.params", b"", "empty file")
     # a header that claims more array bytes than the file holds
     lying = bytearray(good)
     struct.pack_into("<q", lying, 24 + 12 + 4, 10**9)  # first record's first dim
-    _check(tmp_path, "lying.params", bytes(lying), "remain")
+    assert_problem(tmp_path, "lying.params", bytes(lying), "remain")
 
 
 def test_duplicate_names_are_a_problem(tmp_path):
@@ -67,32 +67,33 @@ def test_duplicate_names_are_a_problem(tmp_path):
     mx.nd.save(str(p), {"x": a, "y": a})
     data = p.read_bytes().replace(b"\x01\x00\x00\x00\x00\x00\x00\x00y",
                                   b"\x01\x00\x00\x00\x00\x00\x00\x00x")
-    _check(tmp_path, "dup.params", data, "duplicate array names ['x']")
+    assert_problem(tmp_path, "dup.params", data, "duplicate array names ['x']")
 
 
 def test_symbol_json_problems(tmp_path):
     text = (DATA / "module" / "mx_mlp-symbol.json").read_text()
     g = json.loads(text)
-    _check(tmp_path, "s1.json", text[:-5].encode(), "not JSON")
-    _check(tmp_path, "s2.json", b"[1, 2]", "not a symbol graph")
+    assert_problem(tmp_path, "s1.json", text[:-5].encode(), "not JSON")
+    assert_problem(tmp_path, "s2.json", b"[1, 2]", "not a symbol graph")
     bad = copy.deepcopy(g)
     bad["nodes"][3]["inputs"] = [[99, 0, 0]]
-    _check(tmp_path, "s3.json", json.dumps(bad).encode(), "refers to node 99")
+    assert_problem(tmp_path, "s3.json", json.dumps(bad).encode(), "refers to node 99")
     bad = copy.deepcopy(g)
     bad["heads"] = [[50, 0, 0]]
-    _check(tmp_path, "s4.json", json.dumps(bad).encode(), "heads[0] refers to node 50")
+    assert_problem(tmp_path, "s4.json", json.dumps(bad).encode(), "heads[0] refers to node 50")
     bad = copy.deepcopy(g)
     bad["nodes"][3]["op"] = "NoSuchOp"
-    _check(tmp_path, "s5.json", json.dumps(bad).encode(), "unknown operator 'NoSuchOp'")
-    _check(tmp_path, "s6.json", b'{"nodes": [], "x": "\xff"}', "not UTF-8")
+    assert_problem(tmp_path, "s5.json", json.dumps(bad).encode(), "unknown operator 'NoSuchOp'")
+    assert_problem(tmp_path, "s6.json", b'{"nodes": [], "x": "\xff"}', "not UTF-8")
 
 
 def test_pickle_problems(tmp_path):
     states = (DATA / "module" / "mx_mlp-0003.states").read_bytes()
-    _check(tmp_path, "t.states", states + b"junk", "4 trailing bytes after the pickle's STOP")
-    _check(tmp_path, "cut.states", states[:-20], "not a sound pickle")
+    assert_problem(tmp_path, "t.states", states + b"junk",
+                   "4 trailing bytes after the pickle's STOP")
+    assert_problem(tmp_path, "cut.states", states[:-20], "not a sound pickle")
     evil = b"\x80\x02cos\nsystem\nq\x00X\x08\x00\x00\x00echo pwnq\x01\x85q\x02Rq\x03."
-    _check(tmp_path, "evil.states", evil, "refusing to load global os.system")
+    assert_problem(tmp_path, "evil.states", evil, "refusing to load global os.system")
 
 
 def test_plain_dict_pickle_is_sound(tmp_path):
@@ -102,7 +103,7 @@ def test_plain_dict_pickle_is_sound(tmp_path):
 
 
 def test_unknown_kind(tmp_path):
-    _check(tmp_path, "notes.txt", b"hello", "unknown kind of file")
+    assert_problem(tmp_path, "notes.txt", b"hello", "unknown kind of file")
 
 
 def test_missing_file(tmp_path):

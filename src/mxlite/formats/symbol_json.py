@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from ..base import MXNetError
 
-__all__ = ["MXNET_VERSION", "JsonNode", "JsonGraph", "parse", "nodes", "dumps"]
+__all__ = ["MXNET_VERSION", "JsonNode", "JsonGraph", "parse", "read_node", "dumps"]
 
 MXNET_VERSION = 10901  # what MXNet 1.9.1 writes; files without it are 0.8.0 (800)
 
@@ -40,7 +40,7 @@ class JsonNode(NamedTuple):
 
 
 class JsonGraph(NamedTuple):
-    raw_nodes: list[Any]  # as json.loads gave them; :func:`nodes` checks and reads them
+    raw_nodes: list[Any]  # as json.loads gave them; :func:`read_node` checks and reads one
     arg_nodes: list[int]
     heads: list[list[int]]
     version: int  # mxnet_version, 800 when absent
@@ -82,7 +82,7 @@ def _str_map(value: Any, what: str, where: str) -> dict[str, str]:
 
 
 def parse(text: str | bytes, where: str = "") -> JsonGraph:
-    """Parse a symbol JSON document and check its top level (nodes are read by :func:`nodes`).
+    """Parse a symbol JSON document and check its top level (nodes: :func:`read_node`).
 
     ``where`` (a file name, say) prefixes every error message. Raises MXNetError for text
     that is not JSON, a missing or unknown field or a value of the wrong type.
@@ -125,50 +125,6 @@ def parse(text: str | bytes, where: str = "") -> JsonGraph:
     np_shape = gattrs.get("is_np_shape", ["int", 0])
     return JsonGraph(raw_nodes, arg_nodes, heads, version,
                      type(np_shape) is list and np_shape[1:] == [1])
-
-
-def nodes(g: JsonGraph, where: str = "") -> Iterator[tuple]:
-    """Check and yield the nodes of ``g`` in file order, as ``(op, name, attrs, inputs,
-    control_deps)`` tuples (the fields of :class:`JsonNode`).
-
-    Raises MXNetError naming the node for a missing or unknown field, a value of the wrong
-    type, or an input that refers to a node that does not exist. Inputs may refer to later
-    nodes (the caller decides about cycles).
-    """
-    n_nodes = len(g.raw_nodes)
-    join = "".join
-    for i, nd in enumerate(g.raw_nodes):
-        # The usual shape, {op, name, (attrs,) inputs} with 3-item entries, is checked inline
-        # for speed; anything else (or anything wrong) goes through _node, which says what.
-        try:
-            op = nd["op"]
-            name = nd["name"]
-            inputs = nd["inputs"]
-            n_keys = len(nd)
-            if n_keys == 3:
-                attrs = {}
-            elif n_keys == 4:
-                attrs = nd["attrs"]
-                if type(attrs) is not dict:
-                    raise KeyError
-                join(attrs.values())  # TypeError unless every value is a string
-            else:
-                raise KeyError
-            if type(op) is not str or type(name) is not str or type(inputs) is not list:
-                raise KeyError
-            # Unpacking refuses entries that are not 3 long; the type test then refuses
-            # anything but three ints (a 3-character string, say).
-            for a, b, c in inputs:
-                if not (type(a) is type(b) is type(c) is int and 0 <= a < n_nodes
-                        and b >= 0 and c >= 0):
-                    raise KeyError
-        except (KeyError, TypeError, ValueError):
-            yield read_node(nd, i, n_nodes, where)
-            continue
-        yield op, name, attrs, inputs, _NO_DEPS
-
-
-_NO_DEPS: list[int] = []
 
 
 def read_node(nd: Any, i: int, n_nodes: int, where: str) -> JsonNode:
