@@ -22,7 +22,7 @@ from .. import random as _random
 from ..base import MXNetError
 from ..context import Context, current_context
 from ..ops import registry
-from ..ops.frontend import Frontend
+from ..ops.frontend import Frontend, positional_inputs
 from ..ops.registry import Op, OpContext
 from ..symbol import _graph
 from ..symbol.register import _dtype_name, param_str
@@ -59,23 +59,8 @@ def invoke(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
                                 f"{a!r}")
         inputs = list(args)
     else:
-        last = -1
-        for i, a in enumerate(args):
-            if isinstance(a, NDArray):
-                last = i
-        inputs = list(args[:last + 1])
-        for a in inputs:
-            if not isinstance(a, NDArray):
-                raise TypeError(f"{func_name}: inputs must be NDArrays, but got {a!r}")
-        rest = args[last + 1:]
-        slots = list(op.params)
-        if len(rest) > len(slots):
-            raise TypeError(f"{func_name}() takes at most {len(slots)} positional parameters "
-                            f"after its inputs ({', '.join(slots)}), {len(rest)} were given")
-        for k, v in zip(slots, rest):
-            if k in kwargs:
-                raise TypeError(f"{func_name}() got multiple values for argument {k!r}")
-            params[k] = v
+        inputs = positional_inputs(op, func_name, args, kwargs,
+                                   lambda a: isinstance(a, NDArray), "NDArrays", list(op.params))
     for k, v in kwargs.items():
         if isinstance(v, NDArray):
             named[k] = v

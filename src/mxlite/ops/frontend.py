@@ -14,7 +14,35 @@ from typing import Any
 from . import registry
 from .registry import Op
 
-__all__ = ["Frontend"]
+__all__ = ["Frontend", "positional_inputs"]
+
+
+def positional_inputs(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any],
+                      is_input: Callable[[Any], bool], what: str, slots: list[str],
+                      allow_none: bool = False) -> list:
+    """MXNet's generated signature, positional part: inputs come first, up to the last
+    argument that is an input; the rest fill ``slots`` (the parameters in their declared
+    order, then e.g. ``name``) and are moved into ``kwargs``. Returns the inputs.
+
+    ``allow_none`` lets a positional input be None (left out, as ``data=None``).
+    """
+    last = -1
+    for i, a in enumerate(args):
+        if is_input(a):
+            last = i
+    inputs = list(args[:last + 1])
+    for a in inputs:
+        if not (is_input(a) or (allow_none and a is None)):
+            raise TypeError(f"{func_name}: inputs must be {what}, but got {a!r}")
+    rest = args[last + 1:]
+    if len(rest) > len(slots):
+        raise TypeError(f"{func_name}() takes at most {len(slots)} positional parameters after "
+                        f"its inputs ({', '.join(slots)}), {len(rest)} were given")
+    for k, v in zip(slots, rest):
+        if k in kwargs:
+            raise TypeError(f"{func_name}() got multiple values for argument {k!r}")
+        kwargs[k] = v
+    return inputs
 
 
 class Frontend:

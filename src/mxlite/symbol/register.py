@@ -17,7 +17,7 @@ import numpy as np
 from .. import attribute
 from .. import name as _name
 from ..ops import registry
-from ..ops.frontend import Frontend
+from ..ops.frontend import Frontend, positional_inputs
 from ..ops.registry import Op
 from . import _graph
 
@@ -82,29 +82,13 @@ def create(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
             params[op.key_var_num_args] = len(sym_args) + len(sym_kwargs)
         return _make(op, sym_args, sym_kwargs, params, name)
 
-    # Inputs come first positionally, up to the last Symbol given; then the parameters in
-    # their declared order, then name, attr, out (MXNet's generated signature).
-    last = -1
-    for i, a in enumerate(args):
-        if isinstance(a, Symbol):
-            last = i
-    inputs = args[:last + 1]
-    for a in inputs:
-        if a is not None and not isinstance(a, Symbol):
-            raise TypeError(f"{func_name}: inputs must be Symbol instances, but got {a!r}")
+    inputs = positional_inputs(op, func_name, args, kwargs, lambda a: isinstance(a, Symbol),
+                               "Symbol instances", [*op.params, "name", "attr", "out"],
+                               allow_none=True)
     static = _static_inputs(op)
     if static is not None and len(inputs) > len(static):
         raise TypeError(f"{func_name}() takes {len(static)} inputs ({', '.join(static)}), "
                         f"{len(inputs)} were given")
-    slots = [*op.params, "name", "attr", "out"]
-    rest = args[last + 1:]
-    if len(rest) > len(slots):
-        raise TypeError(f"{func_name}() takes at most {len(slots)} positional parameters after "
-                        f"its inputs ({', '.join(slots)}), {len(rest)} were given")
-    for k, v in zip(slots, rest):
-        if k in kwargs:
-            raise TypeError(f"{func_name}() got multiple values for argument {k!r}")
-        kwargs[k] = v
     attr = kwargs.pop("attr", None)
     name = kwargs.pop("name", None)
     kwargs.pop("out", None)
