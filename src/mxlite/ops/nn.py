@@ -81,6 +81,11 @@ def _normalized_grad(g: np.ndarray, xhat: np.ndarray, std: np.ndarray, axes: tup
 # FullyConnected
 
 
+def _weighted_inputs(attrs: Attrs) -> tuple[str, ...]:
+    # FullyConnected, Convolution, Deconvolution: the bias input exists unless no_bias.
+    return ("data", "weight") if attrs.no_bias else ("data", "weight", "bias")
+
+
 def _fc_shape(attrs: Attrs, ins: list, outs: list):
     names = attrs.op.list_inputs(attrs)
     d = ins[0]
@@ -136,7 +141,7 @@ def _shaped(g: np.ndarray, like: np.ndarray) -> np.ndarray:
 declare(
     "FullyConnected", "_npx_fully_connected", "_sparse_FullyConnected",
     params={"num_hidden": P(INT), "no_bias": P(BOOL, False), "flatten": P(BOOL, True)},
-    inputs=lambda a: ("data", "weight") if a.no_bias else ("data", "weight", "bias"),
+    inputs=_weighted_inputs,
     infer_shape=_fc_shape, forward=_fc_forward, backward=_fc_backward,
 )
 
@@ -268,22 +273,27 @@ def _grad_from_nc(g: np.ndarray | None, lay: str, dtype: np.dtype) -> np.ndarray
     return None if g is None else _from_nc_array(g, lay).astype(dtype, copy=False)
 
 
+def _window_grads(attrs: Attrs, inputs: list, lay: str, dx, dw, db) -> list:
+    """(De)convolution gradients back in the op's layout and the inputs' dtypes."""
+    grads = [_grad_from_nc(dx, lay, inputs[0].dtype), _grad_from_nc(dw, lay, inputs[1].dtype)]
+    if not attrs.no_bias:
+        grads.append(db.astype(inputs[2].dtype, copy=False))
+    return grads
+
+
 def _conv_backward(attrs, out_grads, inputs, outputs, ctx):
     lay, stride, pad, dilate = _conv_geometry(attrs)
     x, w = inputs[0], inputs[1]
     dx, dw, db = _window.conv_backward(
         _acc(_nc_array(out_grads[0], lay)), _acc(_nc_array(x, lay)), _acc(_nc_array(w, lay)),
         stride, pad, dilate, attrs.num_group, need_dx=ctx.wants(0), need_dw=ctx.wants(1))
-    grads = [_grad_from_nc(dx, lay, x.dtype), _grad_from_nc(dw, lay, w.dtype)]
-    if not attrs.no_bias:
-        grads.append(db.astype(inputs[2].dtype, copy=False))
-    return grads
+    return _window_grads(attrs, inputs, lay, dx, dw, db)
 
 
 declare(
     "Convolution", "_npx_convolution",
     params=_conv_params(no_bias=False, workspace=1024, deconv=False),
-    inputs=lambda a: ("data", "weight") if a.no_bias else ("data", "weight", "bias"),
+    inputs=_weighted_inputs,
     infer_shape=_conv_shape, forward=_conv_forward, backward=_conv_backward,
 )
 
@@ -372,16 +382,13 @@ def _deconv_backward(attrs, out_grads, inputs, outputs, ctx):
     dx, dw, db = _window.deconv_backward(
         _acc(_nc_array(out_grads[0], lay)), _acc(xn), _acc(_nc_array(w, lay)), stride, pad,
         dilate, attrs.num_group, need_dx=ctx.wants(0), need_dw=ctx.wants(1))
-    grads = [_grad_from_nc(dx, lay, x.dtype), _grad_from_nc(dw, lay, w.dtype)]
-    if not attrs.no_bias:
-        grads.append(db.astype(inputs[2].dtype, copy=False))
-    return grads
+    return _window_grads(attrs, inputs, lay, dx, dw, db)
 
 
 declare(
     "Deconvolution", "_npx_deconvolution",
     params=_conv_params(no_bias=True, workspace=512, deconv=True),
-    inputs=lambda a: ("data", "weight") if a.no_bias else ("data", "weight", "bias"),
+    inputs=_weighted_inputs,
     infer_shape=_deconv_shape, forward=_deconv_forward, backward=_deconv_backward,
 )
 
