@@ -603,52 +603,63 @@ def _as_columns(label: Any, pred: Any) -> tuple[numpy.ndarray, numpy.ndarray]:
     return label, pred
 
 
+class _BatchError(EvalMetric):
+    """Shared body of MAE, MSE and RMSE: one error per batch, averaged over batches (each
+    batch counts once, whatever its size, as in MXNet)."""
+
+    def __init__(self, name: str, output_names: list[str] | None,
+                 label_names: list[str] | None):
+        super().__init__(name, output_names=output_names, label_names=label_names,
+                         has_global_stats=True)
+
+    @staticmethod
+    def _error(diff: numpy.ndarray) -> float:
+        raise NotImplementedError
+
+    def update(self, labels: Sequence[Any], preds: Sequence[Any]) -> None:
+        labels, preds = check_label_shapes(labels, preds, True)
+        for label, pred in zip(labels, preds):
+            label, pred = _as_columns(label, pred)
+            self._add(float(self._error(label - pred)), 1)
+
+
 @register
-class MAE(EvalMetric):
+class MAE(_BatchError):
     """Mean absolute error, averaged over batches (each batch counts once)."""
 
     def __init__(self, name: str = "mae", output_names: list[str] | None = None,
                  label_names: list[str] | None = None):
-        super().__init__(name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(name, output_names, label_names)
 
-    def update(self, labels: Sequence[Any], preds: Sequence[Any]) -> None:
-        labels, preds = check_label_shapes(labels, preds, True)
-        for label, pred in zip(labels, preds):
-            label, pred = _as_columns(label, pred)
-            self._add(float(numpy.abs(label - pred).mean()), 1)
+    @staticmethod
+    def _error(diff: numpy.ndarray) -> float:
+        return numpy.abs(diff).mean()
 
 
 @register
-class MSE(EvalMetric):
+class MSE(_BatchError):
     """Mean squared error, averaged over batches (each batch counts once)."""
 
     def __init__(self, name: str = "mse", output_names: list[str] | None = None,
                  label_names: list[str] | None = None):
-        super().__init__(name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(name, output_names, label_names)
 
-    def update(self, labels: Sequence[Any], preds: Sequence[Any]) -> None:
-        labels, preds = check_label_shapes(labels, preds, True)
-        for label, pred in zip(labels, preds):
-            label, pred = _as_columns(label, pred)
-            self._add(float(((label - pred) ** 2.0).mean()), 1)
+    @staticmethod
+    def _error(diff: numpy.ndarray) -> float:
+        return (diff ** 2.0).mean()
 
 
 @register
-class RMSE(EvalMetric):
+class RMSE(_BatchError):
     """Root mean squared error of each batch, averaged over batches."""
 
     def __init__(self, name: str = "rmse", output_names: list[str] | None = None,
                  label_names: list[str] | None = None):
-        super().__init__(name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(name, output_names, label_names)
 
-    def update(self, labels: Sequence[Any], preds: Sequence[Any]) -> None:
-        labels, preds = check_label_shapes(labels, preds, True)
-        for label, pred in zip(labels, preds):
-            label, pred = _as_columns(label, pred)
-            self._add(float(numpy.sqrt(((label - pred) ** 2.0).mean())), 1)
+    @staticmethod
+    def _error(diff: numpy.ndarray) -> float:
+        return numpy.sqrt((diff ** 2.0).mean())
 
 
 class _LogLikelihood(EvalMetric):
