@@ -138,7 +138,25 @@ class DataIter:
         return None
 
 
-class ResizeIter(DataIter):
+class _WrappedBatches(DataIter):
+    """An iterator that serves batches another iterator made, held in ``current_batch``."""
+
+    current_batch: DataBatch
+
+    def getdata(self) -> list[NDArray]:
+        return self.current_batch.data
+
+    def getlabel(self) -> list[NDArray]:
+        return self.current_batch.label
+
+    def getindex(self) -> Any:
+        return self.current_batch.index
+
+    def getpad(self) -> int:
+        return self.current_batch.pad
+
+
+class ResizeIter(_WrappedBatches):
     """Make ``data_iter`` yield exactly ``size`` batches per epoch, restarting it as needed.
 
     ``reset_internal`` says whether :meth:`reset` also resets the wrapped iterator.
@@ -173,20 +191,8 @@ class ResizeIter(DataIter):
         self.cur += 1
         return True
 
-    def getdata(self) -> list[NDArray]:
-        return self.current_batch.data
 
-    def getlabel(self) -> list[NDArray]:
-        return self.current_batch.label
-
-    def getindex(self) -> Any:
-        return self.current_batch.index
-
-    def getpad(self) -> int:
-        return self.current_batch.pad
-
-
-class PrefetchingIter(DataIter):
+class PrefetchingIter(_WrappedBatches):
     """Fetch the next batches of one or more iterators in background threads.
 
     Batches of the iterators are joined (data lists concatenated, label lists concatenated);
@@ -325,18 +331,6 @@ class PrefetchingIter(DataIter):
         if self.iter_next():
             return self.current_batch
         raise StopIteration
-
-    def getdata(self) -> list[NDArray]:
-        return self.current_batch.data
-
-    def getlabel(self) -> list[NDArray]:
-        return self.current_batch.label
-
-    def getindex(self) -> Any:
-        return self.current_batch.index
-
-    def getpad(self) -> int:
-        return self.current_batch.pad
 
 
 def _prefetch_loop(ref: weakref.ref, i: int, taken: threading.Event) -> None:
