@@ -139,7 +139,33 @@ class MultiFactorScheduler(LRScheduler):
         return self.base_lr
 
 
-class PolyScheduler(LRScheduler):
+class _DecayScheduler(LRScheduler):
+    """Shared body of Poly and Cosine: after warm-up, decay from ``base_lr`` to ``final_lr``
+    over ``max_update - warmup_steps`` updates by :meth:`_factor`, then keep the last rate."""
+
+    def _set_decay(self, max_update: int, final_lr: float) -> None:
+        if not isinstance(max_update, int):
+            raise MXNetError(f"max_update must be an int, got {max_update!r}")
+        if max_update < 1:
+            raise MXNetError("maximum number of updates must be strictly positive")
+        self.base_lr_orig = self.base_lr
+        self.max_update = max_update
+        self.final_lr = final_lr
+        self.max_steps = self.max_update - self.warmup_steps
+
+    def _factor(self, elapsed: int, total: int) -> float:
+        raise NotImplementedError
+
+    def __call__(self, num_update: int) -> float:
+        if num_update < self.warmup_steps:
+            return self.get_warmup_lr(num_update)
+        if num_update <= self.max_update:
+            self.base_lr = self.final_lr + (self.base_lr_orig - self.final_lr) * self._factor(
+                num_update - self.warmup_steps, self.max_steps)
+        return self.base_lr
+
+
+class PolyScheduler(_DecayScheduler):
     """Polynomial decay after warm-up::
 
         final_lr + (base_lr - final_lr) * (1 - (nup - warmup_steps) / max_steps) ** pwr
@@ -151,26 +177,14 @@ class PolyScheduler(LRScheduler):
                  final_lr: float = 0, warmup_steps: int = 0, warmup_begin_lr: float = 0,
                  warmup_mode: str = "linear"):
         super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
-        if not isinstance(max_update, int):
-            raise MXNetError(f"max_update must be an int, got {max_update!r}")
-        if max_update < 1:
-            raise MXNetError("maximum number of updates must be strictly positive")
-        self.power = pwr
-        self.base_lr_orig = self.base_lr
-        self.max_update = max_update
-        self.final_lr = final_lr
-        self.max_steps = self.max_update - self.warmup_steps
+        self.power = pwr  # attribute order as MXNet's: pickled optimizers compare byte for byte
+        self._set_decay(max_update, final_lr)
 
-    def __call__(self, num_update: int) -> float:
-        if num_update < self.warmup_steps:
-            return self.get_warmup_lr(num_update)
-        if num_update <= self.max_update:
-            self.base_lr = self.final_lr + (self.base_lr_orig - self.final_lr) * pow(
-                1 - float(num_update - self.warmup_steps) / float(self.max_steps), self.power)
-        return self.base_lr
+    def _factor(self, elapsed: int, total: int) -> float:
+        return pow(1 - float(elapsed) / float(total), self.power)
 
 
-class CosineScheduler(LRScheduler):
+class CosineScheduler(_DecayScheduler):
     """Cosine decay after warm-up::
 
         final_lr + (base_lr - final_lr) * (1 + cos(pi * (nup - warmup_steps) / max_steps)) / 2
@@ -182,22 +196,11 @@ class CosineScheduler(LRScheduler):
                  warmup_steps: int = 0, warmup_begin_lr: float = 0,
                  warmup_mode: str = "linear"):
         super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
-        if not isinstance(max_update, int):
-            raise MXNetError(f"max_update must be an int, got {max_update!r}")
-        if max_update < 1:
-            raise MXNetError("maximum number of updates must be strictly positive")
-        self.base_lr_orig = base_lr
-        self.max_update = max_update
-        self.final_lr = final_lr
-        self.max_steps = self.max_update - self.warmup_steps
+        self._set_decay(max_update, final_lr)
 
-    def __call__(self, num_update: int) -> float:
-        if num_update < self.warmup_steps:
-            return self.get_warmup_lr(num_update)
-        if num_update <= self.max_update:
-            self.base_lr = self.final_lr + (self.base_lr_orig - self.final_lr) * (
-                1 + cos(pi * (num_update - self.warmup_steps) / self.max_steps)) / 2
-        return self.base_lr
+    def _factor(self, elapsed: int, total: int) -> float:
+        # halving is exact, so this equals MXNet's (base - final) * (1 + cos(..)) / 2
+        return (1 + cos(pi * elapsed / total)) / 2
 
 
 def _allow_pickled_schedulers() -> None:
