@@ -737,33 +737,25 @@ def infer(heads: list[Entry], known: dict[Node, Any], kind: str
             except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError,
                     AttributeError) as e:
                 raise _wrap(n, e) from None
-            # ``is None`` first: numpy compares a dtype equal to None (None means float64).
-            for e, old, new in zip(n.inputs, ins, new_ins):
-                if new is not None and (old is None or new != old):
-                    try:
-                        m = merge(old, new)
-                    except MXNetError:
-                        raise _wrap(n, MXNetError(
-                            f"{kind} inconsistent for input {e[0].name!r}: provided {old}, "
-                            f"inferred {new}")) from None
-                    if old is None or m != old:
-                        val[(e[0], e[1])] = m
-                        changed = True
-                        if e[0].op is not None:
-                            pending.add(e[0])
-            for i, (old, new) in enumerate(zip(outs, new_outs)):
-                if new is not None and (old is None or new != old):
-                    try:
-                        m = merge(old, new)
-                    except MXNetError:
-                        raise _wrap(n, MXNetError(
-                            f"{kind} inconsistent for output {i}: provided {old}, inferred "
-                            f"{new}")) from None
-                    if old is None or m != old:
-                        val[(n, i)] = m
-                        changed = True
-            if all(complete(val[(e[0], e[1])]) for e in n.inputs) and all(
-                    complete(val[(n, i)]) for i in range(len(outs))):
+            # Entries this node reads, then those it writes; ``is None`` first below: numpy
+            # compares a dtype equal to None (None means float64).
+            keys = [(e[0], e[1]) for e in n.inputs] + [(n, i) for i in range(len(outs))]
+            n_in = len(ins)
+            for j, (key, old, new) in enumerate(zip(keys, ins + outs, [*new_ins, *new_outs])):
+                if new is None or (old is not None and new == old):
+                    continue
+                try:
+                    m = merge(old, new)
+                except MXNetError:
+                    what = f"input {key[0].name!r}" if j < n_in else f"output {j - n_in}"
+                    raise _wrap(n, MXNetError(f"{kind} inconsistent for {what}: provided "
+                                              f"{old}, inferred {new}")) from None
+                if old is None or m != old:
+                    val[key] = m
+                    changed = True
+                    if j < n_in and key[0].op is not None:
+                        pending.add(key[0])
+            if all(complete(val[k]) for k in keys):
                 pending.discard(n)
         if not changed:
             break
