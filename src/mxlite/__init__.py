@@ -6,10 +6,12 @@ wrote it.
 
 from . import (
     attribute,
+    autograd,
     base,
     callback,
     compat,
     context,
+    gluon,
     initializer,
     io,
     lr_scheduler,

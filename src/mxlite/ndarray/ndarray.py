@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import autograd as _ag
 from ..base import MXNetError
 from ..context import Context, current_context
 from ..ops.fluent import install_fluent, ufunc
@@ -156,6 +157,12 @@ class NDArray:
     # numpy must hand ``ndarray <op> NDArray`` to our reflected operators.
     __array_ufunc__ = None
     __array_priority__ = 1000.0
+    # Autograd: the tape entry that made this array (None: a constant), how backward treats
+    # its gradient buffer, and whether a backward has written that buffer since a Trainer
+    # last read it.
+    _ag: Any = None
+    _grad_req = "null"
+    _fresh_grad = False
 
     def __init__(self, data: np.ndarray | None = None, ctx: Context | None = None):
         self._data = data
@@ -229,9 +236,13 @@ class NDArray:
         dt = _as_dtype(dtype)
         if not copy and dt == self._data.dtype:
             return self
+        if _recording(self):
+            return _op("Cast")(self, dtype=dt)
         return NDArray(self._data.astype(dt), self._ctx)
 
     def copy(self) -> NDArray:
+        if _recording(self):
+            return _op("_copy")(self)
         return NDArray(self._data.copy(), self._ctx)
 
     def copyto(self, other: NDArray | Context) -> NDArray | bool:
@@ -274,8 +285,21 @@ class NDArray:
         """Computation is synchronous here; kept for API compatibility."""
 
     def attach_grad(self, grad_req: str = "write", stype: str | None = None) -> None:
-        """Allocate a zero gradient buffer, readable as ``.grad``."""
-        self._grad = NDArray(np.zeros_like(self._data), self._ctx)
+        """Make this array a variable of :mod:`~mxlite.autograd` with a zero gradient buffer,
+        readable as ``.grad``; ``grad_req`` is ``'write'``, ``'add'`` or ``'null'``."""
+        if stype not in (None, "default"):
+            from ..base import NotSupportedError
+
+            raise NotSupportedError(f"attach_grad: gradient storage type {stype!r} is not "
+                                    "supported; gradients are dense")
+        _ag._mark(self, NDArray(np.zeros_like(self._data), self._ctx), grad_req)
+
+    def backward(self, out_grad: NDArray | None = None, retain_graph: bool = False,
+                 train_mode: bool = True) -> None:
+        """Differentiate this array (recorded under ``autograd.record()``) with respect to
+        the variables it depends on, writing their ``.grad``."""
+        _ag.backward([self], None if out_grad is None else [out_grad], retain_graph,
+                     train_mode)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         data = self._data
@@ -383,6 +407,8 @@ class NDArray:
         if new_size != size:
             raise NDArrayValueError(f"Cannot reshape array of size {size} into shape "
                                     f"{tuple(shape)}")
+        if _recording(self):
+            return _op("Reshape")(self, shape=new_shape)
         return NDArray(self._data.reshape(new_shape), self._ctx)
 
     def transpose(self, *axes: Any, **kwargs: Any) -> NDArray:
@@ -394,6 +420,8 @@ class NDArray:
         if kwargs:
             raise NDArrayTypeError(f"transpose: unknown arguments {sorted(kwargs)}")
         axes = None if axes is None or len(axes) == 0 else tuple(int(a) for a in axes)
+        if _recording(self):
+            return _op("transpose")(self, axes=axes if axes is not None else ())
         try:
             out = np.transpose(self._data, axes)
         except ValueError as e:
@@ -406,6 +434,8 @@ class NDArray:
         if not -ndim - 1 <= axis <= ndim:
             raise MXNetError(f"expand_dims: axis must be in the range [{-ndim - 1}, {ndim}] "
                              f"({axis} provided)")
+        if _recording(self):
+            return _op("expand_dims")(self, axis=axis)
         out = np.expand_dims(self._data, axis)
         return NDArray(out if inplace else out.copy(), self._ctx)
 
@@ -414,12 +444,16 @@ class NDArray:
         shape = self.shape
         if not shape:
             raise MXNetError("flatten needs an array of at least 1 dim, got a 0-d array")
+        if _recording(self):
+            return _op("Flatten")(self)
         rest = math.prod(shape[1:])
         out = self._data.reshape((shape[0], rest))
         return NDArray(out if inplace else out.copy(), self._ctx)
 
     def squeeze(self, axis: int | Sequence[int] | None = None, inplace: bool = False) -> NDArray:
         """Drop size-1 axes (all of them, or ``axis``); a 1-element result keeps shape (1,)."""
+        if _recording(self):
+            return _op("squeeze")(self, axis=axis)
         try:
             out = np.squeeze(self._data, axis=axis)
         except ValueError as e:
@@ -434,11 +468,15 @@ class NDArray:
         if len(target) < self.ndim or any(c != t and c != 1 for c, t in zip(cur, target)):
             raise NDArrayValueError(f"operands could not be broadcast together with remapped "
                                     f"shapes: {self.shape} and requested shape {target}")
+        if _recording(self):
+            return _op("broadcast_to")(self, shape=target)
         return NDArray(np.ascontiguousarray(np.broadcast_to(self._data, target)), self._ctx)
 
     # ------------------------------------------------------------------ reductions
 
     def _reduce(self, name: str, axis: Any, keepdims: bool, exclude: bool) -> NDArray:
+        if _recording(self):
+            return _op(name)(self, axis=axis, keepdims=keepdims, exclude=exclude)
         data = self._data
         ndim = data.ndim
         if axis is None or (isinstance(axis, (tuple, list)) and len(axis) == 0):
@@ -501,6 +539,8 @@ class NDArray:
         return key
 
     def __getitem__(self, key: Any) -> NDArray:
+        if _ag._STATE.recording and self._ag is not None:
+            return _recorded_getitem(self, key)
         data = self._data
         if data.ndim == 0:
             if (isinstance(key, tuple) and key == ()) or (isinstance(key, slice)
@@ -539,6 +579,7 @@ class NDArray:
         return NDArray(_legacy_shape(np.asarray(out)), self._ctx)
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        _ag.check_assign(self)
         if self._data is not None and not self._data.flags.writeable:
             raise MXNetError("trying to assign into a read-only NDArray (a memory-mapped "
                              "load, say); copy() it first")
@@ -580,6 +621,8 @@ class NDArray:
         raise NDArrayTypeError(f"type {type(other)} not supported")
 
     def _binary(self, other: Any, fn, reflected: bool = False) -> NDArray:
+        if _ag._STATE.recording and fn in _RECORDED and _recording(self, other):
+            return _recorded_binary(self, other, fn, reflected)
         b = self._operand(other)
         a = self._data
         if reflected:
@@ -597,6 +640,7 @@ class NDArray:
     def _inplace(self, other: Any, fn) -> NDArray:
         if not self.writable:
             raise MXNetError("trying to modify a read-only NDArray in place")
+        _ag.check_assign(self)
         result = self._binary(other, fn)._data
         try:
             self._data[...] = result
@@ -677,9 +721,13 @@ class NDArray:
         return self._binary(other, np.greater_equal)
 
     def __neg__(self) -> NDArray:
+        if _recording(self):
+            return _op("negative")(self)
         return NDArray(np.negative(self._data), self._ctx)
 
     def __abs__(self) -> NDArray:
+        if _recording(self):
+            return _op("abs")(self)
         return NDArray(np.abs(self._data), self._ctx)
 
     def abs(self) -> NDArray:
@@ -753,7 +801,90 @@ def _op(name: str) -> Any:
     return make_function(name)
 
 
+def _recording(*arrays: Any) -> bool:
+    """Whether a computation on these arrays must be taped: then the methods that work on
+    numpy directly run the registry operator MXNet records instead, so its backward applies."""
+    return _ag._STATE.recording and any(getattr(a, "_ag", None) is not None for a in arrays)
+
+
 install_fluent(NDArray, _op, "array")
+
+
+# NDArray arithmetic on recorded arrays runs MXNet's operators: (array op, scalar op, scalar op
+# with the scalar on the left). Comparisons are not recorded: their gradient is zero.
+_RECORDED = {
+    np.add: ("broadcast_add", "_plus_scalar", "_plus_scalar"),
+    np.subtract: ("broadcast_sub", "_minus_scalar", "_rminus_scalar"),
+    np.multiply: ("broadcast_mul", "_mul_scalar", "_mul_scalar"),
+    _divide: ("broadcast_div", "_div_scalar", "_rdiv_scalar"),
+    _mod: ("broadcast_mod", "_mod_scalar", "_rmod_scalar"),
+    _power: ("broadcast_power", "_power_scalar", "_rpower_scalar"),
+}
+
+
+def _recorded_binary(a: NDArray, other: Any, fn: Any, reflected: bool) -> NDArray:
+    array_op, scalar_op, rscalar_op = _RECORDED[fn]
+    if isinstance(other, np.ndarray):
+        other = NDArray(other.astype(a._data.dtype, copy=False), a._ctx)
+    if isinstance(other, NDArray):
+        a._operand(other)  # the dtype check
+        lhs, rhs = (other, a) if reflected else (a, other)
+        return _op(array_op)(lhs, rhs)
+    scalar = a._operand(other)  # cast to the array's dtype first, as MXNet does
+    return _op(rscalar_op if reflected else scalar_op)(a, scalar=scalar.item())
+
+
+def _basic_key(key: Any) -> bool:
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(k is None or k is Ellipsis or isinstance(k, slice)
+               or (isinstance(k, numbers.Integral) and not isinstance(k, bool)) for k in parts)
+
+
+def _recorded_getitem(a: NDArray, key: Any) -> NDArray:
+    """``a[key]`` of a recorded array through MXNet's operators: ``slice`` then ``Reshape`` for
+    basic keys, ``take`` / ``gather_nd`` for index arrays, so the gradient flows."""
+    data = a._data
+    if _basic_key(key):
+        shape = np.asarray(data[key]).shape
+        out_shape = shape if shape or is_np_shape() else (1,)
+        parts = key if isinstance(key, tuple) else (key,)
+        if any(k is Ellipsis for k in parts):
+            i = next(j for j, k in enumerate(parts) if k is Ellipsis)
+            fill = data.ndim - sum(1 for k in parts if k is not None and k is not Ellipsis)
+            parts = parts[:i] + (slice(None),) * fill + parts[i + 1:]
+        parts = tuple(k for k in parts if k is not None)
+        if len(parts) > data.ndim:
+            raise NDArrayIndexError(f"too many indices {key!r} for shape {a.shape}")
+        begin, end, step = [], [], []
+        for k, n in zip(parts, data.shape):
+            if isinstance(k, slice):
+                b, e, st = k.indices(n)
+                if st < 0 and e < 0:
+                    e = None  # through the first element: MXNet's "None", not -1
+                begin.append(b)
+                end.append(e)
+                step.append(st)
+            else:
+                i = int(k) + n if int(k) < 0 else int(k)
+                if not 0 <= i < n:
+                    raise NDArrayIndexError(f"index {k} is out of bounds for axis with size {n}")
+                begin.append(i)
+                end.append(i + 1)
+                step.append(1)
+        out = _op("slice")(a, begin=tuple(begin), end=tuple(end), step=tuple(step))
+        return out if out.shape == out_shape else _op("Reshape")(out, shape=out_shape)
+    parts = key if isinstance(key, tuple) else (key,)
+    idx = [k if isinstance(k, NDArray) else NDArray(np.asarray(k), a._ctx) for k in parts
+           if isinstance(k, (NDArray, np.ndarray, list))]
+    if len(idx) != len(parts) or any(i._data.dtype.kind == "b" for i in idx):
+        from ..base import NotSupportedError
+
+        raise NotSupportedError(f"indexing a recorded NDArray with {key!r}: only basic "
+                                "indices (ints, slices) or integer index arrays for leading "
+                                "axes are differentiable in mxlite")
+    if len(idx) == 1:
+        return _op("take")(a, idx[0].astype(a._data.dtype), axis=0)
+    return _op("gather_nd")(a, stack(*[i.astype(a._data.dtype) for i in idx]))
 
 
 # ---------------------------------------------------------------------- creation
@@ -884,6 +1015,8 @@ def _unpack(data: tuple) -> tuple:
 def concat(*data: NDArray, dim: int = 1, **kwargs: Any) -> NDArray:
     """Join arrays along ``dim`` (MXNet's default is 1)."""
     data = _unpack(data)
+    if _recording(*data):
+        return _op("Concat")(*data, dim=dim)
     arrays = _same_dtype(data, "concat")
     try:
         out = np.concatenate(arrays, axis=dim)
@@ -896,6 +1029,8 @@ def concat(*data: NDArray, dim: int = 1, **kwargs: Any) -> NDArray:
 def stack(*data: NDArray, axis: int = 0, **kwargs: Any) -> NDArray:
     """Join same-shaped arrays along a new axis."""
     data = _unpack(data)
+    if _recording(*data):
+        return _op("stack")(*data, axis=axis)
     arrays = _same_dtype(data, "stack")
     try:
         out = np.stack(arrays, axis=axis)

@@ -5,9 +5,11 @@ fill the operator's inputs in order (all of them, and ``num_args`` unless given,
 with a variable number of inputs), further positional values fill parameters in their declared
 order, keyword NDArrays are inputs by name and other keywords are parameters, stringified and
 parsed exactly as a symbol node's attributes are. ``out=`` (an NDArray, or a list for several
-outputs) receives the result in place and is returned. Operators run in inference mode
-(``is_train=False``) through the same kernels as the executor; auxiliary states (BatchNorm's
-moving statistics) are the given arrays' buffers, so a kernel updating them updates the arrays.
+outputs) receives the result in place and is returned. Operators run in the mode
+:mod:`mxlite.autograd` sets (inference unless ``train_mode``/``record``) through the same
+kernels as the executor, and are taped for differentiation while recording; auxiliary states
+(BatchNorm's moving statistics) are the given arrays' buffers, so a kernel updating them updates
+the arrays.
 
 A single visible output is returned as an NDArray, several as a list.
 """
@@ -18,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import autograd as _ag
 from .. import random as _random
 from ..base import MXNetError
 from ..context import Context, current_context
@@ -90,9 +93,11 @@ def invoke(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
                          f"(inputs: {', '.join(names)})")
     if op.forward is None:
         raise MXNetError(f"operator {op.name} has no forward kernel in mxlite yet")
-    octx = OpContext(False, _random.generator())
+    state = _ag._STATE
+    octx = OpContext(state.training, _random.generator())
+    ins = [_dense(a) for a in arrays]
     try:
-        outs = op.forward(attrs, [_dense(a) for a in arrays], octx)
+        outs = op.forward(attrs, ins, octx)
     except (ValueError, IndexError, KeyError) as e:
         raise MXNetError(f"{func_name} ({op.name}): {e}") from None
     if isinstance(ctx, Context):
@@ -108,6 +113,8 @@ def invoke(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         res = [o.reshape(1) if o.ndim == 0 else o for o in res]
     if out is not None:
         targets = [out] if isinstance(out, NDArray) else list(out)
+        for t in targets:
+            _ag.check_assign(t)
         if len(targets) != len(res):
             raise MXNetError(f"{func_name}: out= gives {len(targets)} arrays for {len(res)} "
                              "outputs")
@@ -116,8 +123,12 @@ def invoke(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
                 raise MXNetError(f"{func_name}: out= has shape {t.shape}, the result has "
                                  f"{r.shape}")
             t._data[...] = r
+        if state.recording and _ag._tracked(arrays):
+            _ag._record_op(op, attrs, arrays, ins, res + list(outs[n:]), octx, targets)
         return out
     wrapped = [NDArray(r, where) for r in res]
+    if state.recording and _ag._tracked(arrays):
+        _ag._record_op(op, attrs, arrays, ins, res + list(outs[n:]), octx, wrapped)
     return wrapped[0] if len(wrapped) == 1 else wrapped
 
 

@@ -1,0 +1,113 @@
+"""mx.autograd against MXNet 1.9.1 (tests/fixtures/autograd_cases.py, recorded by
+gen_autograd.py) and its refusals."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from conftest import DATA
+
+import mxlite as mx
+from mxlite import autograd
+
+sys.path.insert(0, str(DATA.parent / "fixtures"))
+import autograd_cases  # noqa: E402
+
+EXPECTED = np.load(DATA / "autograd" / "cases.npz")
+
+
+@pytest.mark.parametrize("case", autograd_cases.CASES, ids=lambda c: c.__name__)
+def test_case_matches_mxnet(case):
+    got = case(mx)
+    names = sorted(k.split("/", 1)[1] for k in EXPECTED.files
+                   if k.startswith(case.__name__ + "/"))
+    assert sorted(got) == names
+    for k, v in got.items():
+        v = v.asnumpy() if hasattr(v, "asnumpy") else np.asarray(v)
+        want = EXPECTED[f"{case.__name__}/{k}"]
+        assert v.shape == want.shape, k
+        np.testing.assert_allclose(v, want, rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def test_backward_of_unrecorded_head_is_refused():
+    x = mx.nd.ones((2,))
+    x.attach_grad()
+    y = x * 2  # not recorded
+    with pytest.raises(mx.MXNetError, match="not in a computational graph"):
+        y.backward()
+
+
+def test_second_backward_needs_retain_graph():
+    x = mx.nd.ones((2,))
+    x.attach_grad()
+    with autograd.record():
+        y = (x * 3).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.asnumpy(), [3, 3])
+    with pytest.raises(mx.MXNetError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_grad_create_graph_not_supported():
+    x = mx.nd.ones((2,))
+    x.attach_grad()
+    with autograd.record():
+        y = x * x
+    with pytest.raises(mx.base.NotSupportedError, match="higher-order"):
+        autograd.grad(y, [x], create_graph=True)
+
+
+def test_grad_req_null_leaves_grad():
+    x = mx.nd.ones((2,))
+    x.attach_grad(grad_req="null")
+    w = mx.nd.ones((2,))
+    w.attach_grad()
+    with autograd.record():
+        y = (x * w * 5).sum()
+    y.backward()
+    np.testing.assert_array_equal(x.grad.asnumpy(), [0, 0])
+    np.testing.assert_array_equal(w.grad.asnumpy(), [5, 5])
+
+
+def test_out_into_recorded_array_is_refused():
+    x = mx.nd.ones((2,))
+    x.attach_grad()
+    with autograd.record():
+        y = x * 2
+        with pytest.raises(mx.MXNetError, match="computational graph"):
+            mx.nd.relu(y, out=y)
+        with pytest.raises(mx.MXNetError, match="computational graph"):
+            y[0] = 5
+
+
+def test_operator_without_gradient_names_itself():
+    x = mx.nd.array([1.0, 3.0, 2.0])
+    x.attach_grad()
+    with autograd.record():
+        y = mx.nd.argsort(x) * x
+    y.backward()  # argsort's output is an input to the product, the gradient stops there
+    np.testing.assert_array_equal(x.grad.asnumpy(), [0, 2, 1])
+
+
+def test_function_called_twice_is_refused():
+    class Identity(autograd.Function):
+        def forward(self, x):
+            return x * 1
+
+        def backward(self, dy):
+            return dy
+
+    f = Identity()
+    f(mx.nd.ones((1,)))
+    with pytest.raises(mx.MXNetError, match="only be called once"):
+        f(mx.nd.ones((1,)))
+
+
+def test_state_is_restored_after_error():
+    with pytest.raises(ValueError):
+        with autograd.record():
+            raise ValueError("boom")
+    assert not autograd.is_recording() and not autograd.is_training()
