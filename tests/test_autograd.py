@@ -111,3 +111,25 @@ def test_state_is_restored_after_error():
         with autograd.record():
             raise ValueError("boom")
     assert not autograd.is_recording() and not autograd.is_training()
+
+
+def test_get_symbol_names_as_mxnet():
+    x = mx.nd.ones((2, 3))
+    x.attach_grad()
+    w = mx.nd.ones((3,))
+    w.attach_grad()
+    with autograd.record():
+        y = mx.nd.relu(x * 2) + mx.nd.broadcast_mul(x, w.reshape((1, 3)))
+        z = mx.nd.BatchNorm(y.reshape((2, 3, 1, 1)), mx.nd.ones(3), mx.nd.zeros(3),
+                            mx.nd.zeros(3), mx.nd.ones(3))
+    s = autograd.get_symbol(z)
+    # MXNet 1.9.1 gives exactly these lists for the same code.
+    assert s.list_arguments() == ["var0", "var1", "null2", "null3"]
+    assert s.list_auxiliary_states() == ["null4", "null5"]
+    assert [n["name"] for n in __import__("json").loads(s.tojson())["nodes"]
+            if n["op"] != "null"] == [f"node_{i}" for i in range(7)]
+    exe = s.bind(mx.cpu(), {"var0": x, "var1": w, "null2": mx.nd.ones(3),
+                            "null3": mx.nd.zeros(3)},
+                 aux_states={"null4": mx.nd.zeros(3), "null5": mx.nd.ones(3)})
+    out = exe.forward(is_train=True)[0]  # recorded in training mode: batch statistics
+    np.testing.assert_allclose(out.asnumpy(), z.asnumpy(), rtol=1e-6)

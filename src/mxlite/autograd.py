@@ -127,15 +127,17 @@ class _Node:
     gradients can be zeros. A freed node has ``backward`` None.
     """
 
-    __slots__ = ("inputs", "backward", "out_meta", "var", "name", "__weakref__")
+    __slots__ = ("inputs", "backward", "out_meta", "var", "name", "op", "attrs", "__weakref__")
 
     def __init__(self, inputs: tuple, backward: Callable | None, out_meta: tuple,
-                 name: str, var: Any = None):
+                 name: str, var: Any = None, op: Any = None, attrs: Any = None):
         self.inputs = inputs
         self.backward = backward
         self.out_meta = out_meta
         self.name = name
         self.var = var
+        self.op = op  # the registry entry and its parameters, for get_symbol
+        self.attrs = attrs
 
 
 def _entry(a: Any) -> tuple | None:
@@ -188,11 +190,10 @@ def _record_op(op: Any, attrs: Any, arrays: Sequence[Any], ins: list, outs: list
         return op.backward(attrs, ogs, ins, outs, octx)
 
     if op.backward is None:
-        back = None  # recorded so the error names the operator if a gradient flows here
+        back = _no_gradient(op.name)  # recorded so the error names the operator
     node = _Node(tuple(_entry(a) for a in arrays), back,
-                 tuple((np.shape(o), np.asarray(o).dtype) for o in outs), op.name)
-    if back is None:
-        node.backward = _no_gradient(op.name)
+                 tuple((np.shape(o), np.asarray(o).dtype) for o in outs), op.name,
+                 op=op, attrs=attrs)
     _link(visible, node)
 
 
@@ -254,7 +255,7 @@ def _topological(heads: list[_Node]) -> list[_Node]:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        for e in node.inputs:
+        for e in reversed(node.inputs):  # first input first, as MXNet's DFS visits them
             if e is not None and id(e[0]) not in seen:
                 stack.append((e[0], False))
     return order
@@ -436,11 +437,42 @@ def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: bool 
 def get_symbol(x: Any) -> Any:
     """The recorded graph that computed ``x``, as a Symbol (MXNet's ``autograd.get_symbol``).
 
-    Only registry operators are described; a node recorded as a whole (a hybridized block or
-    a custom :class:`Function`) cannot be.
+    As in MXNet, operators are named ``node_0``, ``node_1``... in topological order and
+    inputs ``var<k>`` (marked variables) or ``null<k>`` (constants), ``k`` counting both.
+    A computation recorded as a whole (a hybridized block, a custom :class:`Function`) has no
+    operator to name and is refused.
     """
-    raise NotSupportedError("autograd.get_symbol is not supported by mxlite; hybridize a "
-                            "HybridBlock and export it to obtain a Symbol")
+    from .symbol import Variable
+    from .symbol.register import make_function
+
+    e = _entry(x)
+    if e is None:
+        raise MXNetError("get_symbol: the array was not recorded (compute it inside "
+                         "autograd.record() from arrays marked with attach_grad())")
+    made: dict[int, Any] = {}
+    leaves = ops = 0
+    for node in _topological([e[0]]):
+        if node.var is not None:
+            made[id(node)] = Variable(f"var{leaves}")
+            leaves += 1
+            continue
+        if node.op is None:
+            raise NotSupportedError(f"get_symbol: {node.name} was recorded as a whole (a "
+                                    "hybridized block or an autograd.Function) and has no "
+                                    "operator graph")
+        args = []
+        for inp in node.inputs:
+            if inp is None:
+                args.append(Variable(f"null{leaves}"))
+                leaves += 1
+            else:
+                s = made[id(inp[0])]
+                args.append(s[inp[1]] if len(s.list_outputs()) > 1 else s)
+        params = {k: v for k, v in node.attrs.raw.items()}
+        made[id(node)] = make_function(node.op.name)(*args, name=f"node_{ops}", **params)
+        ops += 1
+    out = made[id(e[0])]
+    return out[e[1]] if len(out.list_outputs()) > 1 else out
 
 
 # ----------------------------------------------------------------------------------------
