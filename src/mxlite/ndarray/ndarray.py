@@ -986,10 +986,16 @@ def arange(start: float, stop: float | None = None, step: float = 1.0, repeat: i
 
 
 def zeros_like(data: NDArray, **kwargs: Any) -> NDArray:
+    """An array of zeros with ``data``'s shape and dtype (or written into ``out=``)."""
+    if kwargs:
+        return _op("zeros_like")(data, **kwargs)
     return NDArray(np.zeros_like(data._data), data._ctx)
 
 
 def ones_like(data: NDArray, **kwargs: Any) -> NDArray:
+    """An array of ones with ``data``'s shape and dtype (or written into ``out=``)."""
+    if kwargs:
+        return _op("ones_like")(data, **kwargs)
     return NDArray(np.ones_like(data._data), data._ctx)
 
 

@@ -224,3 +224,185 @@ def _softmax_ce_backward(attrs, out_grads, inputs, outputs, ctx):
 
 declare("softmax_cross_entropy", inputs=("data", "label"), infer_shape=_softmax_ce_shape,
         forward=_softmax_ce_forward, backward=_softmax_ce_backward)
+
+# ----------------------------------------------------------------------------------------
+# CTCLoss: connectionist temporal classification (Graves et al. 2006), as MXNet's CPU kernel
+# (Baidu's warp-ctc) computes it. The forward runs the alpha and beta recursions in log space
+# over the labels interleaved with blanks, vectorised over the batch and the states (one step
+# per time step), and writes the gradient with respect to the activations into the hidden
+# second output; backward scales it by the head gradient, as MXNet's does.
+
+
+def _ctc_inputs(a: Attrs) -> tuple[str, ...]:
+    return ("data", "label", *(("data_lengths",) if a.use_data_lengths else ()),
+            *(("label_lengths",) if a.use_label_lengths else ()))
+
+
+def _ctc_shape(attrs: Attrs, ins: list, outs: list):
+    names = attrs.op.list_inputs(attrs)
+    d, lab = ins[0], ins[1]
+    # MXNet checks every input's rank, so an input of unknown shape is an error, not a
+    # partial answer.
+    if d is None or len(d) != 3:
+        raise fail(attrs, f"data must be 3-D (sequence_length, batch, alphabet_size), got {d}")
+    if lab is None or len(lab) != 2:
+        raise fail(attrs, f"label must be 2-D (batch, label_sequence_length), got {lab}")
+    if d[1] and lab[0] and d[1] != lab[0]:
+        raise fail(attrs, f"the batch size of label {lab} differs from that of data {d}")
+    if d[0] and lab[1] and d[0] < lab[1]:
+        raise fail(attrs, f"labels of length {lab[1]} cannot exceed the sequence length "
+                          f"{d[0]} of the data")
+    for i in range(2, len(ins)):  # data_lengths, label_lengths: one per example
+        if ins[i] is None or len(ins[i]) != 1:
+            raise fail(attrs, f"{names[i]} must be a vector (batch,), got {ins[i]}")
+        assign(attrs, ins, i, (d[1] or lab[0],), names)
+    assign(attrs, outs, 0, (d[1] or lab[0],), ["output0", "output1"])
+    assign(attrs, outs, 1, d, ["output0", "output1"])
+    return ins, outs
+
+
+def _ctc_type(attrs: Attrs, ins: list, outs: list):
+    t = ins[0] if ins[0] is not None else outs[0] if outs[0] is not None else outs[1]
+    ins[0] = t
+    return ins, [t, t]
+
+
+def _check_lengths(attrs: Attrs, name: str, n: np.ndarray, batch: int, top: int) -> None:
+    # MXNet reads past its buffers on such lengths; here they are refused.
+    bad = (n < 0) | (n > top)
+    if n.shape != (batch,) or bad.any():
+        shown = n[bad][:5].tolist() if n.shape == (batch,) else f"shape {n.shape}"
+        raise fail(attrs, f"{name} must hold {batch} lengths in [0, {top}], got {shown}")
+
+
+def _ctc_lengths(attrs: Attrs, inputs: list, steps: int, width: int):
+    """Per example: the number of time steps and of labels, as MXNet reads them."""
+    batch = inputs[0].shape[1]
+    k = 2
+    if attrs.use_data_lengths:
+        with np.errstate(invalid="ignore"):
+            n_steps = inputs[k].reshape(-1).astype(np.int64)  # truncated, like MXNet's cast
+        k += 1
+        _check_lengths(attrs, "data_lengths", n_steps, batch, steps)
+    else:
+        n_steps = np.full(batch, steps, np.int64)
+    if attrs.use_label_lengths:
+        with np.errstate(invalid="ignore"):
+            n_labels = inputs[k].reshape(-1).astype(np.int64)
+        _check_lengths(attrs, "label_lengths", n_labels, batch, width)
+    else:  # a label sequence ends at the first padding value
+        pad = inputs[1] == (0 if attrs.blank_label == "first" else -1)
+        n_labels = np.where(pad.any(axis=1), pad.argmax(axis=1), width)
+    return n_steps, n_labels
+
+
+def _ctc_forward(attrs, inputs, ctx):
+    x, label = inputs[0], inputs[1]
+    if x.ndim != 3 or label.ndim != 2 or label.shape[0] != x.shape[1]:
+        raise fail(attrs, f"data {x.shape} must be (sequence_length, batch, alphabet_size) "
+                          f"and label {label.shape} (batch, label_sequence_length)")
+    steps, batch, alphabet = x.shape
+    width = label.shape[1]
+    blank = 0 if attrs.blank_label == "first" else alphabet - 1
+    n_steps, n_labels = _ctc_lengths(attrs, inputs, steps, width)
+    with np.errstate(invalid="ignore"):
+        lab = label.astype(np.int64)
+    in_seq = np.arange(width) < n_labels[:, None]
+    bad = ((lab < 0) | (lab >= alphabet)) & in_seq
+    if bad.any():
+        raise fail(attrs, f"label values must lie in [0, {alphabet}) for an alphabet of "
+                          f"{alphabet} (blank included); got {label[bad][:5].tolist()}")
+    lab = np.where(in_seq, lab, blank)
+    # warp-ctc leaves an example whose labels cannot fit in its steps (each repeat needs a
+    # blank between) at a loss of 0 and a gradient of 0.
+    repeats = (in_seq[:, 1:] & (lab[:, 1:] == lab[:, :-1])).sum(axis=1)
+    feasible = n_labels + repeats <= n_steps
+
+    # States: the labels interleaved with blanks, 2 * width + 1 of them; those past an
+    # example's own 2 * n_labels + 1 are unreachable (emission -inf).
+    n_states = 2 * width + 1
+    ext = np.full((batch, n_states), blank, np.int64)
+    ext[:, 1::2] = lab
+    last = 2 * n_labels  # the final blank's state
+    live = np.arange(n_states) < (last + 1)[:, None]
+    # s -> s + 2 skips a blank unless s + 2 repeats s's label (warp-ctc's two tests)
+    skip_in = np.zeros((batch, n_states), bool)  # may come from s - 2
+    skip_in[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    skip_out = np.zeros((batch, n_states), bool)  # may go on to s + 2
+    skip_out[:, :-2] = (ext[:, :-2] != blank) & (ext[:, :-2] != ext[:, 2:])
+
+    # MXNet's kernel works in float32 (it takes nothing else); computing in the data's own
+    # precision, float32 in the same order as warp-ctc, reproduces its losses to the bit.
+    work = np.result_type(x.dtype, np.float32)
+    xa = x.astype(work, copy=False)
+    shifted = xa - xa.max(axis=2, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
+    rows = np.arange(batch)[:, None]
+    emit = np.where(live, logp[:, rows, ext], -np.inf)  # (steps, batch, states)
+
+    neg = np.full((batch, 2), -np.inf, work)
+    alpha = np.full((steps, batch, n_states), -np.inf, work)
+    if steps:
+        alpha[0, :, :2] = emit[0, :, :2]
+    for t in range(1, steps):
+        a = alpha[t - 1]
+        prev = np.logaddexp(a, np.concatenate([neg[:, :1], a[:, :-1]], axis=1))
+        two = np.concatenate([neg, a[:, :-2]], axis=1)
+        alpha[t] = np.logaddexp(prev, np.where(skip_in, two, -np.inf)) + emit[t]
+
+    end_t = np.maximum(n_steps - 1, 0)
+    final = alpha[end_t, rows[:, 0]] if steps else np.full((batch, n_states), -np.inf)
+    loglike = np.logaddexp(final[rows[:, 0], last],
+                           np.where(last > 0, final[rows[:, 0], np.maximum(last - 1, 0)],
+                                    -np.inf))
+    loglike = np.where(n_steps == 0, 0.0, loglike)  # nothing to emit: probability 1
+    loss = np.where(feasible, -loglike, 0.0)
+
+    # Beta sweeps back from each example's last step; alpha + beta (both hold the emission
+    # at t) gathered per symbol gives its posterior occupancy, and the gradient with respect
+    # to the unnormalised activations is softmax - occupancy / p.
+    onehot = (ext[:, :, None] == np.arange(alphabet)) & live[:, :, None]
+    grad = np.zeros((steps, batch, alphabet), work)
+    beta = np.full((batch, n_states), -np.inf, work)
+    state = np.arange(n_states)
+    at_last = (state == last[:, None]) | (state == (last - 1)[:, None])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for t in range(steps - 1, -1, -1):
+            nxt = np.logaddexp(beta, np.concatenate([beta[:, 1:], neg[:, :1]], axis=1))
+            two = np.concatenate([beta[:, 2:], neg], axis=1)
+            rec = np.logaddexp(nxt, np.where(skip_out, two, -np.inf)) + emit[t]
+            beta = np.where((t == end_t)[:, None], np.where(at_last, emit[t], -np.inf),
+                            np.where((t < end_t)[:, None], rec, -np.inf))
+            occ = alpha[t] + beta
+            top = occ.max(axis=1, keepdims=True)
+            top = np.where(np.isfinite(top), top, 0.0)
+            per_symbol = np.log(np.einsum("bs,bsa->ba", np.exp(occ - top), onehot)) + top
+            post = np.exp(per_symbol - logp[t] - loglike[:, None])
+            p = np.exp(logp[t])
+            # warp-ctc takes an occupancy of exactly log 1 for "none" too: a symbol certain
+            # at t keeps its softmax as gradient instead of 0.
+            grad[t] = np.where(np.isfinite(per_symbol) & (per_symbol != 0), p - post, p)
+    keep = feasible[None, :, None] & (np.arange(steps)[:, None, None] < n_steps[None, :, None])
+    grad = np.where(keep, grad, 0.0)
+    return [loss.astype(x.dtype), grad.astype(x.dtype)]
+
+
+def _ctc_backward(attrs, out_grads, inputs, outputs, ctx):
+    # MXNet's _backward_ctc_loss: the head gradient of each example times the gradient the
+    # forward stored; labels and lengths get none.
+    g = out_grads[0].reshape(1, -1, 1) * outputs[1]
+    return [g.astype(inputs[0].dtype, copy=False), *([None] * (len(inputs) - 1))]
+
+
+declare(
+    "CTCLoss", "ctc_loss", "_contrib_CTCLoss", "_contrib_ctc_loss",
+    params={"use_data_lengths": P(BOOL, False), "use_label_lengths": P(BOOL, False),
+            "blank_label": P(enum("first", "last"), "first")},
+    inputs=_ctc_inputs, outputs=("output0", "output1"), num_visible_outputs=1,
+    infer_shape=_ctc_shape, infer_type=_ctc_type,
+    forward=_ctc_forward, backward=_ctc_backward,
+    doc="Connectionist Temporal Classification loss of unnormalised activations data "
+        "(sequence_length, batch, alphabet_size) against label (batch, label_length), one "
+        "value per example. blank_label 'first' reserves channel 0 for the blank and pads "
+        "labels with 0; 'last' reserves channel alphabet_size - 1 and pads with -1.",
+)
