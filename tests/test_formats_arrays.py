@@ -301,7 +301,9 @@ def test_inconsistent_sparse_shapes():
     def rsp(sshape, ishape, iflag=6):
         rec = (struct.pack("<Ii", A.V2_MAGIC, 1) + A._shape_bytes(sshape) + A._shape_bytes((6, 4))
                + struct.pack("<iii", 1, 0, 0) + struct.pack("<i", iflag) + A._shape_bytes(ishape))
-        return struct.pack("<QQQ", 0x112, 0, 1) + rec + bytes(1024)
+        # values (2 x 4 float32 zeros), then indices 0 and 1 (loads check them: sorted, in range)
+        return struct.pack("<QQQ", 0x112, 0, 1) + rec + bytes(32) + struct.pack("<2q", 0, 1) \
+            + bytes(1024)
 
     assert read(rsp((2, 4), (2,)))[0][0].aux[0].shape == (2,)
     with pytest.raises(MXNetError, match=r"byte 24: array 0: expected row_sparse shape \(6, 4\)"

@@ -303,19 +303,35 @@ def test_inference_may_write_into_a_dead_input(name, kwargs, extra):
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
 
 
-def test_batchnorm_training_updates_moving_statistics_in_forward():
+def test_batchnorm_moving_statistics_move_in_backward():
     op, attrs = _kernel("BatchNorm", momentum=0.8, fix_gamma=False)
     x = np.random.default_rng(2).standard_normal((6, 2, 3))
     mm, mv = np.array([0.5, -0.5]), np.array([2.0, 0.5])
     ins = [x, np.ones(2), np.zeros(2), mm.copy(), mv.copy()]
-    op.forward(attrs, ins, OpContext(True))
-    # The biased batch variance is folded in, as MXNet's oneDNN build does.
+    ctx = OpContext(True)
+    outs = op.forward(attrs, ins, ctx)
+    # As in MXNet 1.9.1 (both CPU backends), the training forward leaves them alone...
+    np.testing.assert_array_equal(ins[3], mm)
+    np.testing.assert_array_equal(ins[4], mv)
+    # ...and backward folds in the batch mean and the biased variance it recovers from
+    # 1 / sqrt(var + eps).
+    op.backward(attrs, [np.ones_like(x), np.zeros(2), np.zeros(2)], ins, outs, ctx)
     np.testing.assert_allclose(ins[3], 0.8 * mm + 0.2 * x.mean(axis=(0, 2)), rtol=1e-12)
-    np.testing.assert_allclose(ins[4], 0.8 * mv + 0.2 * x.var(axis=(0, 2)), rtol=1e-12)
+    np.testing.assert_allclose(ins[4], 0.8 * mv + 0.2 * x.var(axis=(0, 2)), rtol=1e-9)
     ins2 = [x, np.ones(2), np.zeros(2), mm.copy(), mv.copy()]
-    op.forward(op.parse_attrs({"use_global_stats": "True"}), ins2, OpContext(True))
+    attrs2 = op.parse_attrs({"use_global_stats": "True"})
+    outs2 = op.forward(attrs2, ins2, ctx)
+    op.backward(attrs2, [np.ones_like(x), np.zeros(2), np.zeros(2)], ins2, outs2, ctx)
     np.testing.assert_array_equal(ins2[3], mm)
     np.testing.assert_array_equal(ins2[4], mv)
+
+
+def test_batchnorm_fix_gamma_writes_one_into_gamma():
+    op, attrs = _kernel("BatchNorm")
+    gamma = np.array([2.0, 3.0])
+    op.forward(attrs, [np.ones((2, 2, 1)), gamma, np.zeros(2), np.zeros(2), np.ones(2)],
+               OpContext(False))
+    np.testing.assert_array_equal(gamma, [1.0, 1.0])
 
 
 F16_CASES = [c for c in CASES if c[1] != "Embedding"]

@@ -78,10 +78,13 @@ def test_cnn_training_forward_backward_match_mxnet(cnn):
     out = exe.forward(is_train=True, data=io["data"], softmax_label=io["label"])
     np.testing.assert_allclose(out[0].asnumpy(), io["out_train_nodropout"], rtol=1e-4,
                                atol=1e-5)
+    # As in MXNet, the moving statistics move in backward, not in the training forward.
+    for name in ("bn1_moving_mean", "bn1_moving_var"):
+        np.testing.assert_array_equal(exe.aux_dict[name].asnumpy(), aux[name].asnumpy())
+    exe.backward()  # SoftmaxOutput is a loss layer: no head gradient needed
     for name in ("bn1_moving_mean", "bn1_moving_var"):
         np.testing.assert_allclose(exe.aux_dict[name].asnumpy(), io[f"aux_after_{name}"],
                                    rtol=1e-4, atol=1e-5, err_msg=name)
-    exe.backward()  # SoftmaxOutput is a loss layer: no head gradient needed
     grads = [k[len("grad_"):] for k in io.files if k.startswith("grad_")]
     assert sorted(grads) == sorted(n for n in sym.list_arguments() if n != "softmax_label")
     for name in grads:
@@ -91,8 +94,9 @@ def test_cnn_training_forward_backward_match_mxnet(cnn):
 
 def test_cnn_inference_after_training_uses_updated_statistics(cnn):
     sym, args, aux, io = cnn
-    exe = _bind_cnn(_no_dropout(sym), args, aux, io)
+    exe = _bind_cnn(_no_dropout(sym), args, aux, io, grad_req="write")
     exe.forward(is_train=True, data=io["data"], softmax_label=io["label"])
+    exe.backward()
     moved = {k: v.asnumpy().copy() for k, v in exe.aux_dict.items()}
     first = exe.forward(is_train=False)[0].asnumpy().copy()
     # The same weights with the moved statistics bound afresh give the same inference output.

@@ -187,6 +187,9 @@ def _record_op(op: Any, attrs: Any, arrays: Sequence[Any], ins: list, outs: list
 
     def back(ogs: list, need: tuple) -> list:
         octx.need_grad = need
+        # Backward runs in backward's own mode (``train_mode``), as MXNet's does: BatchNorm
+        # recorded in predict mode and differentiated in train mode takes the batch formula.
+        octx.is_train = _STATE.training
         return op.backward(attrs, ogs, ins, outs, octx)
 
     if op.backward is None:

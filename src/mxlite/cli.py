@@ -85,7 +85,20 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             print(f"BAD {line}{more}")
         elif not args.quiet:
             print(f"ok  {path}")
+        for tmp in _stale(path, options):
+            # left by a save that died; not a flaw of PATH itself, so the exit code stays
+            print(f"TMP {tmp}: stale temporary file of an interrupted save of {path} (the next "
+                  "save removes it)")
     return 1 if bad else 0
+
+
+def _stale(path: str, options: dict | None) -> list[str]:
+    from .storage import stale_temp_files
+
+    try:
+        return stale_temp_files(path, options)
+    except MXNetError:
+        return []
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -109,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fsspec storage option for URIs (repeatable)")
     p.set_defaults(func=_cmd_inspect)
     p = sub.add_parser("verify", help="check the structure of array files, symbol JSON and "
-                       "states pickles; exit 1 if any is bad")
+                       "states pickles, and list temporary files interrupted saves left "
+                       "beside them; exit 1 if any is bad")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the bad files")
     p.add_argument("-o", "--storage-option", action="append", metavar="KEY=VALUE",

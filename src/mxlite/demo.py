@@ -2,8 +2,11 @@
 
 The seed program: a symbol ``a + b`` (``tojson``, ``save``, ``loads``), NDArray pickling and
 array files, then an MLP trained with ``Module.fit`` for 5 epochs with a checkpoint per epoch,
-``load_checkpoint(prefix, 3)``, ``set_params`` and the ``tojson`` equality. The data are
-synthetic (a learnable 10-class problem), so the demo needs no download.
+``load_checkpoint(prefix, 3)``, ``set_params`` and the ``tojson`` equality; then the same in
+Gluon form: a ``HybridSequential`` trained with ``autograd.record`` and a ``Trainer``,
+``save_parameters`` / ``load_parameters``, ``export`` and ``SymbolBlock.imports``, and the
+exported files loaded back by ``mx.model.load_checkpoint``. The data are synthetic (a learnable
+10-class problem), so the demo needs no download.
 """
 
 from __future__ import annotations
@@ -133,6 +136,67 @@ def _module_part(out_dir: str, echo: Callable[[str], object], num_epoch: int) ->
             "epoch3_accuracy": epoch3_acc, "tojson_equal": same, "prefix": prefix}
 
 
+def _gluon_part(out_dir: str, echo: Callable[[str], object], num_epoch: int) -> dict:
+    from . import autograd, gluon, init, model
+    from . import name as mx_name
+    from . import ndarray as nd
+    from . import random as mx_random
+
+    mx_random.seed(42)
+    x, y = synthetic_data()
+    n_train = 4000
+    loader = gluon.data.DataLoader(gluon.data.ArrayDataset(x[:n_train], y[:n_train]),
+                                   batch_size=32, shuffle=True)
+    nn = gluon.nn
+    with mx_name.NameManager():  # fresh counters: the names are hybridsequential0_dense0_...
+        net = nn.HybridSequential()
+        with net.name_scope():
+            net.add(nn.Dense(64, activation="relu"), nn.Dense(10))
+    net.initialize(init.Xavier())
+    net.hybridize()
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    trainer = gluon.Trainer(net.collect_params(), "sgd",
+                            {"learning_rate": 0.02, "momentum": 0.9})
+    echo("net = nn.HybridSequential(); net.add(nn.Dense(64, activation='relu'), nn.Dense(10))")
+    echo(f"net.hybridize(); {num_epoch} epochs of autograd.record() + loss.backward() + "
+         "trainer.step(32)")
+    for epoch in range(num_epoch):
+        total = 0.0
+        for data, label in loader:
+            with autograd.record():
+                loss = loss_fn(net(data), label)
+            loss.backward()
+            trainer.step(data.shape[0])
+            total += float(loss.sum().asscalar())
+        echo(f"  Epoch[{epoch}] mean loss={total / n_train:.4f}")
+    x_val, y_val = nd.array(x[n_train:]), y[n_train:]
+    out = net(x_val).asnumpy()
+    accuracy = float((out.argmax(axis=1) == y_val).mean())
+
+    params = os.path.join(out_dir, "gluon_mlp.params")
+    net.save_parameters(params)
+    net2 = nn.HybridSequential()
+    with net2.name_scope():
+        net2.add(nn.Dense(64, activation="relu"), nn.Dense(10))
+    net2.load_parameters(params)
+    same_params = bool(np.array_equal(net2(x_val).asnumpy(), out))
+    echo(f"net.save_parameters('gluon_mlp.params'); load_parameters into a new net -> same "
+         f"outputs: {same_params}")
+    prefix = os.path.join(out_dir, "gluon_mlp")
+    net.export(prefix, epoch=num_epoch)
+    imported = gluon.SymbolBlock.imports(f"{prefix}-symbol.json", ["data"],
+                                         f"{prefix}-{num_epoch:04d}.params")
+    diff_import = float(np.abs(imported(x_val).asnumpy() - out).max())
+    sym, arg_params, aux_params = model.load_checkpoint(prefix, num_epoch)
+    echo(f"net.export('gluon_mlp', epoch={num_epoch}) -> gluon_mlp-symbol.json, "
+         f"gluon_mlp-{num_epoch:04d}.params; SymbolBlock.imports max |diff| = {diff_import:.2e};"
+         f" load_checkpoint -> {sorted(arg_params)}")
+    echo(f"Gluon validation accuracy: {accuracy:.4f} (chance: 0.10)")
+    return {"gluon_accuracy": accuracy, "gluon_same_params": same_params,
+            "gluon_import_diff": diff_import, "gluon_export_args": sorted(arg_params),
+            "gluon_symbol": sym}
+
+
 def run_demo(out_dir: str | os.PathLike, echo: Callable[[str], object] = print,
              num_epoch: int = 5) -> dict:
     """Run the seed program inside ``out_dir``; returns what it made.
@@ -141,10 +205,13 @@ def run_demo(out_dir: str | os.PathLike, echo: Callable[[str], object] = print,
     ``ones((2, 3))``, a pickle round trip, ``save`` of a list then of a dict to
     ``temp.ndarray``, and ``load`` of it back; ``Module.fit`` of an MLP for ``num_epoch``
     epochs with ``do_checkpoint('mx_mlp')``, ``load_checkpoint('mx_mlp', 3)``,
-    ``set_params`` and the ``tojson`` comparison, with the accuracy reached.
+    ``set_params`` and the ``tojson`` comparison, with the accuracy reached; the Gluon
+    version of the same (training, ``save_parameters`` / ``load_parameters``, ``export``,
+    ``SymbolBlock.imports``, ``load_checkpoint`` of the export).
     """
     out_dir = os.fspath(out_dir)
     result = _symbol_part(out_dir, echo)
     result.update(_ndarray_part(out_dir, echo))
     result.update(_module_part(out_dir, echo, num_epoch))
+    result.update(_gluon_part(out_dir, echo, num_epoch))
     return result

@@ -530,6 +530,7 @@ class Executor:
                                  "backward kernel in mxlite yet")
             ins = [vals[s] for s in st.ins]
             ctxs[i].need_grad = tuple(need[s] for s in st.ins)
+            ctxs[i].is_train = is_train  # backward's own mode, as MXNet runs it
             try:
                 igs = st.op.backward(st.attrs, ogs, ins, outs, ctxs[i])
             except MXNetError as e:

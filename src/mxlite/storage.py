@@ -11,8 +11,11 @@ s3fs, ``[gcs]`` gcsfs, ``[hdfs]`` pyarrow, ``[azure]`` adlfs; a missing one is a
 Writes are atomic: a reader sees the old file or the complete new one, never a torn one, and a
 crash mid-save leaves the old file in place.
 
-- local files: a temporary file beside the target, fsynced, then ``os.replace`` (and the folder
-  fsynced);
+- local files: a temporary file beside the target (``.NAME.XXXXXXXX.tmp``, locked while the
+  save runs), fsynced, then ``os.replace`` (and the folder fsynced). A save refuses a
+  read-only target or a missing folder with an MXNetError, leaving no temporary file; the
+  temporary files of saves that were killed are removed by the next save of the same
+  target and listed by :func:`stale_temp_files`;
 - object stores (S3, GCS, Azure...): the object is written by one upload that the store only
   publishes when it completes: serialised in memory and sent with one put (up to 1 GiB), or
   streamed as a multipart upload completed at the end; an error aborts the upload;
@@ -28,6 +31,7 @@ from __future__ import annotations
 import io
 import os
 import posixpath
+import re
 import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
@@ -37,10 +41,15 @@ from typing import IO, Any
 
 from .base import MXNetError, NotSupportedError
 
+try:
+    import fcntl
+except ImportError:  # Windows: open files cannot be deleted, which protects them instead
+    fcntl = None
+
 __all__ = ["Location", "resolve", "open_read", "open_write", "open_ranged", "RangedFile",
            "read_bytes", "read_text", "write_bytes_atomic", "write_text_atomic", "read_range",
            "size", "exists", "listdir", "folder_of", "remove", "rename", "MissingFileError",
-           "EXTRAS"]
+           "WriteFailedError", "stale_temp_files", "EXTRAS"]
 
 # protocol -> (mxlite extra, package it brings)
 EXTRAS: dict[str, tuple[str, str]] = {
@@ -142,6 +151,20 @@ class MissingFileError(MXNetError, FileNotFoundError):
 
     def __str__(self) -> str:
         return self.args[0] if self.args else ""
+
+
+class WriteFailedError(MXNetError, OSError):
+    """A save the operating system refused (disk full, quota, permissions): an MXNetError that
+    ``except OSError`` also catches, carrying the ``errno`` of the cause."""
+
+    def __str__(self) -> str:
+        return self.args[0] if self.args else ""
+
+
+def _write_failed(path: str, e: OSError) -> WriteFailedError:
+    err = WriteFailedError(f"{path}: cannot write: {e.strerror or e}")
+    err.errno, err.strerror, err.filename = e.errno, e.strerror, path
+    return err
 
 
 def _fail(loc: Location, what: str, e: BaseException) -> MXNetError:
@@ -338,21 +361,132 @@ def open_write(uri: str | os.PathLike | Location,
             yield f
 
 
+# A local save writes ".NAME.XXXXXXXX.tmp" beside NAME (mkstemp's eight random characters)
+# and holds an exclusive flock on it until it has been renamed over NAME. A temporary file
+# that nobody holds a lock on was left by a save that died (killed, power cut): the next save
+# of NAME removes it, and stale_temp_files lists it.
+_TMP_SUFFIX = ".tmp"
+
+
+def _tmp_pattern(base: str) -> re.Pattern:
+    return re.compile(re.escape(f".{base}.") + r"[A-Za-z0-9_]{8}" + re.escape(_TMP_SUFFIX))
+
+
+def _lock(fd: int) -> bool:
+    """Take an exclusive lock on ``fd`` without waiting; False if another process holds one.
+    Where there are no flocks (Windows) an open file cannot be deleted anyway: True."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _local_temp_files(path: str) -> list[str]:
+    folder = os.path.dirname(os.path.abspath(path))
+    pattern = _tmp_pattern(os.path.basename(path))
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return sorted(os.path.join(folder, n) for n in names if pattern.fullmatch(n))
+
+
+def _remove_stale(path: str, keep: str) -> None:
+    """Delete the temporary files of saves of ``path`` that died (no lock held on them)."""
+    for tmp in _local_temp_files(path):
+        if tmp == keep:
+            continue
+        try:
+            fd = os.open(tmp, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if _lock(fd):
+                os.unlink(tmp)
+        except OSError:  # gone already, or not ours to delete: leave it
+            pass
+        finally:
+            os.close(fd)
+
+
+def _file_mode(path: str) -> int:
+    """The mode a saved file gets: the replaced file's, else 0o666 less the umask (mkstemp
+    makes its files 0o600)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        pass
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def _check_target(path: str) -> None:
+    """MXNet opens the target for writing: a directory or a read-only file there is an error,
+    and the old file stays as it is."""
+    if os.path.isdir(path):
+        raise MXNetError(f"{path}: cannot write: it is a directory")
+    if os.path.lexists(path):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:  # a dangling symlink: replaced like a missing file
+            return
+        # the write bits, not only access(): root may write anything, yet a file marked
+        # read-only is meant to stay
+        if not mode & 0o222 or not os.access(path, os.W_OK):
+            raise MXNetError(f"{path}: cannot write: the file is read-only")
+
+
+def _new_temp(path: str, folder: str) -> tuple[int, str]:
+    """A locked temporary file beside ``path``. A cleaner may delete a fresh temporary file
+    in the instant before it is locked: then the name no longer leads to it, so retry."""
+    for _ in range(100):
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.",
+                                   suffix=_TMP_SUFFIX)
+        if _lock(fd):
+            try:
+                if os.path.samestat(os.fstat(fd), os.stat(tmp)):
+                    return fd, tmp
+            except OSError:
+                pass
+        os.close(fd)
+    raise MXNetError(f"{path}: cannot write: no temporary file could be kept beside it")
+
+
 @contextmanager
 def _write_local(path: str, size: int | None) -> Iterator[IO[bytes]]:
     folder = os.path.dirname(os.path.abspath(path))
+    _check_target(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.",
-                                   suffix=".tmp")
+        fd, tmp = _new_temp(path, folder)
     except OSError as e:
-        raise MXNetError(f"{path}: cannot write: {e.strerror or e}") from e
+        raise _write_failed(path, e) from e
+    # The lock lives on the open file, which this duplicate keeps open until the rename is
+    # done: a concurrent save's cleanup must not take the file from under us.
+    lock_fd = os.dup(fd)
+    f = os.fdopen(fd, "wb")
     try:
+        _remove_stale(path, keep=tmp)
         if size and hasattr(os, "posix_fallocate"):
             try:
                 os.posix_fallocate(fd, 0, size)
             except OSError:  # not supported here: an optimisation only
                 pass
-        with os.fdopen(fd, "wb") as f:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, _file_mode(path))
+        with f:
             yield f
             f.flush()
             if size is not None and f.tell() != size:
@@ -360,12 +494,40 @@ def _write_local(path: str, size: int | None) -> Iterator[IO[bytes]]:
             os.fsync(f.fileno())
         os.replace(tmp, path)
         _fsync_dir(folder)
-    except BaseException:
+    except BaseException as e:
+        f.close()
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError) and not isinstance(e, MXNetError):
+            # disk full, quota, a target that turned into a folder...: the old file stays
+            raise _write_failed(path, e) from e
         raise
+    finally:
+        os.close(lock_fd)
+
+
+def stale_temp_files(uri: str | os.PathLike,
+                     storage_options: Mapping[str, Any] | None = None) -> list[str]:
+    """Temporary files that saves of ``uri`` left behind when they died (``.NAME.*.tmp``
+    beside a local file, held by no running save); the next save of ``uri`` removes them.
+    Other storage has none to report (object stores publish whole objects only)."""
+    loc = resolve(uri, storage_options)
+    if loc.local is None:
+        return []
+    stale = []
+    for tmp in _local_temp_files(loc.local):
+        try:
+            fd = os.open(tmp, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if _lock(fd):
+                stale.append(tmp)
+        finally:
+            os.close(fd)  # closing releases the lock taken to look
+    return stale
 
 
 def _fsync_dir(folder: str) -> None:

@@ -11,6 +11,9 @@ into a preallocated ``np.empty`` buffer. Every length in a header is checked aga
 that remain before anything is allocated, so a lying header fails at once with an
 :class:`~mxlite.base.MXNetError` naming the file, byte offset, array index and what was
 expected. Streams whose size cannot be known are read in bounded chunks for the same reason.
+Shapes numpy cannot hold (more than 32 dims, zero-size arrays whose other dims overflow) are
+refused, and a sparse record's index arrays are checked as they are read (in range, sorted,
+``indptr`` monotone: :func:`sparse_problem`), so what loads can be used.
 
 MXNet ignores whatever follows the names; so does :func:`read_list` unless ``strict=True``
 (which a verifier uses to refuse trailing bytes).
@@ -35,8 +38,8 @@ import numpy as np
 from ..base import MXNetError, NotSupportedError
 
 __all__ = ["ArrayRecord", "RecordIndex", "ListIndex", "encode_record", "decode_record",
-           "read_list", "scan_list", "write_list",
-           "list_parts", "bfloat16_dtype", "dtype_to_flag", "flag_to_dtype", "LIST_MAGIC",
+           "read_list", "scan_list", "write_list", "list_parts", "sparse_problem",
+           "bfloat16_dtype", "dtype_to_flag", "flag_to_dtype", "LIST_MAGIC",
            "V1_MAGIC", "V2_MAGIC", "V3_MAGIC", "STYPES", "DEV_TYPES"]
 
 LIST_MAGIC = 0x112
@@ -54,9 +57,15 @@ _FLAG_DTYPES = ("float32", "float64", "float16", "uint8", "int32", "int8", "int6
 _BFLOAT16_FLAG = 12
 _DTYPE_FLAGS = {np.dtype(n): i for i, n in enumerate(_FLAG_DTYPES)}
 
+# numpy (1.x) holds at most 32 dims, and an array's bytes, zero-size dims aside, must be
+# countable in an intp: larger shapes are refused before numpy is asked for them.
+_MAX_NDIM = 32
+_MAX_BYTES = int(np.iinfo(np.intp).max)
+
 # A stream of unknown size is read this many bytes at a time, so a header claiming more bytes
 # than the stream holds costs at most one chunk before it is found out.
 _CHUNK = 16 << 20
+_FIRST_CHUNK = 64 << 10  # and the first such read is this small, then doubles
 
 _U32 = struct.Struct("<I")
 _I32 = struct.Struct("<i")
@@ -170,7 +179,7 @@ class _Reader:
     def read(self, nbytes: int, what: str) -> bytes:
         """A small read (headers): exactly ``nbytes`` bytes or MXNetError."""
         self.check_room(nbytes, what)
-        if nbytes <= _CHUNK:
+        if nbytes <= (_CHUNK if self.end is not None else _FIRST_CHUNK):
             data = self.stream.read(nbytes)
             while 0 < len(data) < nbytes:  # raw streams (pipes) may return short reads
                 more = self.stream.read(nbytes - len(data))
@@ -191,8 +200,10 @@ class _Reader:
             self.pos += nbytes
             return
         left = nbytes
+        step = _FIRST_CHUNK
         while left:
-            part = self.stream.read(min(_CHUNK, left))
+            part = self.stream.read(min(step, left))
+            step = min(2 * step, _CHUNK)
             if not part:
                 raise self.fail(f"{what}: expected {nbytes} bytes, file ends after "
                                 f"{nbytes - left}")
@@ -206,18 +217,21 @@ class _Reader:
         """``count`` items of ``dtype`` read straight into a new array of ``shape``."""
         nbytes = count * dtype.itemsize
         self.check_room(nbytes, what)
-        if self.end is not None or nbytes <= _CHUNK:
+        if self.end is not None or nbytes <= _FIRST_CHUNK:
             out = np.empty(shape, dtype)
             if nbytes:
                 self._fill(memoryview(out.reshape(-1).view(np.uint8)), what)
             return out
-        # Size unknown: only grow as fast as bytes actually arrive.
+        # Size unknown: only grow as fast as bytes actually arrive, asking for twice what
+        # came so far (a stream's read(n) allocates n before it knows what exists).
         buf = bytearray()
+        step = _FIRST_CHUNK
         while len(buf) < nbytes:
-            part = self.stream.read(min(_CHUNK, nbytes - len(buf)))
+            part = self.stream.read(min(step, nbytes - len(buf)))
             if not part:
                 raise self.fail(f"{what}: expected {nbytes} bytes, file ends after {len(buf)}")
             buf += part
+            step = min(2 * step, _CHUNK)
         self.pos += nbytes
         return np.frombuffer(buf, dtype).reshape(shape)
 
@@ -231,6 +245,8 @@ def _read_shape(r: _Reader, what: str, allow_unknown: bool) -> tuple | None:
             return None
         raise r.fail(f"{what}: ndim {ndim} is negative; expected >= 0", at)
     dims = r.array(ndim, np.dtype("<i8"), (ndim,), f"{what} dims")
+    if ndim > _MAX_NDIM:
+        raise r.fail(f"{what}: ndim {ndim}; expected at most {_MAX_NDIM}", at)
     if (dims < 0).any():
         raise r.fail(f"{what}: negative dim in {tuple(dims.tolist())}; expected dims >= 0", at)
     return tuple(int(d) for d in dims)
@@ -294,12 +310,81 @@ class RecordIndex:
         """Bytes of values plus aux arrays, as stored."""
         return sum(math.prod(s) * t.itemsize for _, t, s in self.parts)
 
-    def record(self, arrays: Sequence[np.ndarray]) -> ArrayRecord:
-        """The :class:`ArrayRecord` whose part arrays (data, then aux) are ``arrays``."""
+    def record(self, arrays: Sequence[np.ndarray], name: str = "",
+               index: int | None = None) -> ArrayRecord:
+        """The :class:`ArrayRecord` whose part arrays (data, then aux) are ``arrays``.
+
+        A sparse record's index arrays are checked here, as MXNet's ``check_format`` checks
+        them; a bad one is an MXNetError naming ``name`` (the file), the record's offset and
+        ``index`` (its position in the file).
+        """
         if self.shape is None:
             return ArrayRecord(self.stype, None, np.dtype(np.float32), magic=self.magic)
+        if self.stype != "default":
+            problem = sparse_problem(self.stype, self.shape, arrays[0].shape[0], arrays[1:])
+            if problem:
+                where = f"{name or '<stream>'}: byte {self.offset}"
+                if index is not None:
+                    where += f": array {index}"
+                raise MXNetError(f"{where}: {problem}")
         return ArrayRecord(self.stype, self.shape, self.dtype, self.ctx, arrays[0],
                            tuple(arrays[1:]), self.magic)
+
+
+def _first_false(ok: np.ndarray) -> int:
+    return int(np.argmin(ok))
+
+
+def sparse_problem(stype: str, shape: tuple, nnz: int,
+                   aux: Sequence[np.ndarray]) -> str | None:
+    """What is wrong with a sparse array's index arrays (None: nothing); ``nnz`` is the
+    number of values (rows, for row_sparse) stored.
+
+    As MXNet's ``check_format``: row_sparse ``indices`` strictly increasing within
+    ``[0, shape[0])``; csr ``indptr`` starting at 0, non-decreasing and ending at the number
+    of stored values, and each row's column ``indices`` strictly increasing within
+    ``[0, shape[1])``. Shapes are assumed consistent (the record header checked them). Every
+    test is one vectorised pass; comparisons, not differences, so unsigned types cannot wrap.
+    """
+    if stype == "row_sparse":
+        (idx,) = aux
+        if idx.size > 1:
+            ok = idx[1:] > idx[:-1]
+            if not ok.all():
+                k = _first_false(ok)
+                return (f"row_sparse indices must be strictly increasing; indices[{k}] = "
+                        f"{idx[k]} is followed by {idx[k + 1]}")
+        if idx.size and (idx[0] < 0 or idx[-1] >= shape[0]):
+            bad = idx[0] if idx[0] < 0 else idx[-1]
+            return f"row_sparse index {bad} is out of range for {shape[0]} rows"
+        return None
+    indptr, idx = aux
+    if indptr[0] != 0 or indptr[-1] != nnz:
+        return (f"csr indptr must run from 0 to the {nnz} stored values; it runs from "
+                f"{indptr[0]} to {indptr[-1]}")
+    if indptr.size > 2:
+        ok = indptr[1:] >= indptr[:-1]
+        if not ok.all():
+            k = _first_false(ok)
+            return (f"csr indptr must be non-decreasing; indptr[{k}] = {indptr[k]} is "
+                    f"followed by {indptr[k + 1]}")
+    if nnz > 1:
+        ok = idx[1:] > idx[:-1]
+        starts = indptr[1:-1]
+        ok[starts[(starts > 0) & (starts < nnz)].astype(np.intp) - 1] = True  # row boundaries
+        if not ok.all():
+            k = _first_false(ok)
+            row = int(np.searchsorted(indptr, k, side="right")) - 1
+            return (f"csr column indices of row {row} must be strictly increasing; "
+                    f"indices[{k}] = {idx[k]} is followed by {idx[k + 1]}")
+    if nnz:
+        # each row is increasing: its first and last index bound it
+        full = indptr[:-1] < indptr[1:]
+        lo = idx[indptr[:-1][full].astype(np.intp)].min()
+        hi = idx[indptr[1:][full].astype(np.intp) - 1].max()
+        if lo < 0 or hi >= shape[1]:
+            return f"csr column index {lo if lo < 0 else hi} is out of range for {shape[1]} columns"
+    return None
 
 
 @dataclass
@@ -353,6 +438,10 @@ def _read_head(r: _Reader) -> RecordIndex:
             ndim = magic
             dims = r.array(ndim, np.dtype("<u4"), (ndim,), "v0 dims (no record magic: legacy "
                            f"pre-magic layout with ndim {ndim})")
+            if ndim > _MAX_NDIM:
+                raise r.fail(f"record magic {magic:#x} is none of V1-V3 ({V1_MAGIC:#x}-"
+                             f"{V3_MAGIC:#x}), nor a legacy v0 ndim (at most {_MAX_NDIM})",
+                             start)
             shape = tuple(int(d) for d in dims)
         magic = V1_MAGIC if magic == V1_MAGIC else 0
         stype = "default"
@@ -368,15 +457,31 @@ def _read_head(r: _Reader) -> RecordIndex:
     return RecordIndex(stype, shape, dtype, ctx, magic, start, at, tuple(parts))
 
 
+def _check_fits(r: _Reader, head: RecordIndex) -> None:
+    """numpy must be able to hold each part: zero-size dims aside, its bytes fit an intp."""
+    for i, (_, t, s) in enumerate(head.parts):
+        if math.prod([d for d in s if d]) * t.itemsize > _MAX_BYTES:
+            raise r.fail(f"{_PART_LABELS[i]}: shape {s} of {t} holds more bytes than an array "
+                         f"can ({_MAX_BYTES})", head.offset)
+
+
 def _read_record(r: _Reader) -> ArrayRecord:
     head = _read_head(r)
+    _check_fits(r, head)
     return head.record([r.array(math.prod(s), t, s, _PART_LABELS[i])
-                        for i, (_, t, s) in enumerate(head.parts)])
+                        for i, (_, t, s) in enumerate(head.parts)], r.name, r.index)
 
 
-def _skip_record(r: _Reader) -> RecordIndex:
+def _skip_record(r: _Reader, check_sparse: bool = False) -> RecordIndex:
     head = _read_head(r)
     for i, (_, t, s) in enumerate(head.parts):
+        if check_sparse and i:  # a sparse record's index arrays: read and checked
+            aux = [r.array(math.prod(s), t, s, _PART_LABELS[k])
+                   for k, (_, t, s) in enumerate(head.parts[1:], 1)]
+            problem = sparse_problem(head.stype, head.shape, head.parts[0][2][0], aux)
+            if problem:
+                raise r.fail(problem, head.offset)
+            break
         r.skip(math.prod(s) * t.itemsize, _PART_LABELS[i])
     return head
 
@@ -402,6 +507,10 @@ def _walk(stream: BinaryIO, name: str, strict: bool, per_record) -> tuple[list, 
     for i in range(count):
         r.index = i
         records.append(per_record(r))
+    for i, rec in enumerate(records):  # what scanning skipped, before anyone allocates
+        if isinstance(rec, RecordIndex):
+            r.index = i
+            _check_fits(r, rec)
     r.index = None
     at = r.pos
     (nnames,) = r.unpack(_U64, "name count")
@@ -438,12 +547,18 @@ def read_list(stream: BinaryIO, name: str = "", strict: bool = False
     return records, names
 
 
-def scan_list(stream: BinaryIO, name: str = "", strict: bool = False) -> ListIndex:
+def scan_list(stream: BinaryIO, name: str = "", strict: bool = False,
+              check_sparse: bool = False) -> ListIndex:
     """Index an NDArray list file without reading its arrays: every header is read and checked
     as :func:`read_list` checks it, array bytes are skipped (seeked over when ``stream`` can
-    seek). With ``strict`` trailing bytes are refused. Offsets are relative to where
-    ``stream`` stood."""
-    records, names, end = _walk(stream, name, strict, _skip_record)
+    seek). With ``strict`` trailing bytes are refused; with ``check_sparse`` the index arrays
+    of sparse records are read and checked as loading checks them (values still skipped).
+    Offsets are relative to where ``stream`` stood."""
+    per_record = _skip_record
+    if check_sparse:
+        def per_record(r: _Reader) -> RecordIndex:
+            return _skip_record(r, True)
+    records, names, end = _walk(stream, name, strict, per_record)
     return ListIndex(records, names, end)
 
 

@@ -8,22 +8,35 @@ and refuses every other one *before* importing or calling anything.
 ``"importable.module:attribute"`` in mxlite (resolved lazily, on first use). MXNet's own class
 paths map onto mxlite's classes, and mxlite's paths onto themselves, so pickles from both load.
 Other parts add their entries (optimizers, say) with :func:`allow_global`.
+
+Hostile bytes are refused with an :class:`~mxlite.base.MXNetError` naming the source, within
+bounded memory: every length an opcode claims is checked against the bytes behind it before
+the unpickler allocates it; the builtins a pickle may call (``bytes``, ``bytearray``,
+``_codecs.encode``, ``set``...) are stand-ins that refuse counts (``bytes(2**40)``) and
+unknown codecs; and what those stand-ins and ``NDArray.__setstate__`` build is charged
+against a budget proportional to the pickle's size (:func:`charge`), so one object shared
+through the memo cannot be rebuilt a million times over.
 """
 
 from __future__ import annotations
 
 import _compat_pickle
+import codecs
+import contextvars
 import importlib
 import io
+import numbers
 import os
 import pickle
 import pickletools
-import struct
+import warnings
+from collections import OrderedDict
 from typing import Any, BinaryIO
 
 from ..base import MXNetError
 
-__all__ = ["SAFE_GLOBALS", "allow_global", "RestrictedUnpickler", "load_pickle"]
+__all__ = ["SAFE_GLOBALS", "allow_global", "RestrictedUnpickler", "load_pickle", "charge",
+           "check_states"]
 
 _ND = "mxlite.ndarray.ndarray:NDArray"
 _RSP = "mxlite.ndarray.sparse:RowSparseNDArray"
@@ -46,18 +59,114 @@ SAFE_GLOBALS: dict[tuple[str, str], str] = {
     # what pickle itself emits for the above: the record as a bytearray (protocol 2 builds
     # bytes via _codecs.encode), dicts, and copyreg's constructors for protocols 0-2. The
     # copyreg helpers only instantiate classes that themselves came through this table.
-    ("builtins", "bytearray"): "builtins:bytearray",
-    ("builtins", "bytes"): "builtins:bytes",
-    ("builtins", "set"): "builtins:set",
-    ("builtins", "frozenset"): "builtins:frozenset",
+    # Callables that could be asked for huge objects resolve to the checked stand-ins below.
+    ("builtins", "bytearray"): f"{__name__}:_bytearray",
+    ("builtins", "bytes"): f"{__name__}:_bytes",
+    ("builtins", "set"): f"{__name__}:_set",
+    ("builtins", "frozenset"): f"{__name__}:_frozenset",
     ("builtins", "slice"): "builtins:slice",
     ("builtins", "complex"): "builtins:complex",
     ("builtins", "object"): "builtins:object",
-    ("_codecs", "encode"): "_codecs:encode",
-    ("collections", "OrderedDict"): "collections:OrderedDict",
-    ("copyreg", "_reconstructor"): "copyreg:_reconstructor",
-    ("copyreg", "__newobj__"): "copyreg:__newobj__",
+    ("_codecs", "encode"): f"{__name__}:_encode",
+    ("collections", "OrderedDict"): f"{__name__}:_ordered_dict",
+    ("copyreg", "_reconstructor"): f"{__name__}:_reconstructor",
+    ("copyreg", "__newobj__"): f"{__name__}:_newobj",
 }
+
+# ----------------------------------------------------------------------------- memory budget
+
+# What one load may build, in bytes (or elements, for containers): a sound pickle holds
+# every byte it rebuilds, at most three times over (protocol 2 spells an NDArray's record as
+# latin-1 text, encoded to bytes, copied to a bytearray, then decoded), so this refuses only
+# objects rebuilt again and again from one shared through the memo.
+_BUDGET_FACTOR = 4
+_BUDGET_SLACK = 1 << 20
+_budget: contextvars.ContextVar[list | None] = contextvars.ContextVar("_budget", default=None)
+
+
+def charge(amount: int, what: str) -> None:
+    """Count ``amount`` bytes built from the pickle being loaded by :func:`load_pickle`
+    against its budget; MXNetError once the pickle builds far more than it holds. Called
+    before the allocation it pays for. Outside :func:`load_pickle` (a plain
+    ``pickle.loads``) it does nothing."""
+    budget = _budget.get()
+    if budget is None:
+        return
+    budget[0] -= amount
+    if budget[0] < 0:
+        raise MXNetError(f"{budget[1]}: the pickle builds more than {_BUDGET_FACTOR}x its "
+                         f"{budget[2]} bytes (at {what}): an object shared through the "
+                         "memo rebuilt over and over; refused")
+
+
+def _bytes_source(kind: str, args: tuple) -> None:
+    if args and type(args[0]) not in (bytes, bytearray, str, list, tuple):
+        raise MXNetError(f"{kind}() from a {type(args[0]).__name__}: pickles build {kind} "
+                         "from bytes or text, not from a count")
+
+
+def _bytes(*args: Any) -> bytes:
+    _bytes_source("bytes", args)
+    if args:
+        charge(len(args[0]), "bytes()")
+    return bytes(*args)
+
+
+def _bytearray(*args: Any) -> bytearray:
+    _bytes_source("bytearray", args)
+    if args:
+        charge(len(args[0]), "bytearray()")
+    return bytearray(*args)
+
+
+_CODECS = frozenset(("latin1", "latin-1", "iso8859-1", "iso-8859-1", "utf-8", "utf8",
+                     "ascii"))
+
+
+def _encode(obj: Any, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+    """``_codecs.encode`` as pickle's protocol 2 uses it: text to bytes, known codecs only."""
+    if type(obj) is not str or type(encoding) is not str or \
+            encoding.lower().replace("_", "-") not in _CODECS:
+        raise MXNetError(f"_codecs.encode({type(obj).__name__}, {str(encoding)[:40]!r}): "
+                         f"expected text and one of {sorted(_CODECS)}")
+    charge(len(obj), "_codecs.encode()")
+    return codecs.encode(obj, encoding, errors)
+
+
+def _sized(kind: type, name: str):
+    def make(*args: Any) -> Any:
+        if args:
+            try:
+                n = len(args[0])
+            except TypeError:
+                raise MXNetError(f"{name}() from a {type(args[0]).__name__}: expected a "
+                                 "list, tuple or other sized collection") from None
+            charge(n, f"{name}()")
+        return kind(*args)
+
+    make.__name__ = name
+    return make
+
+
+_set = _sized(set, "set")
+_frozenset = _sized(frozenset, "frozenset")
+_ordered_dict = _sized(OrderedDict, "OrderedDict")
+
+
+def _reconstructor(cls: Any, base: Any, state: Any) -> Any:
+    """``copyreg._reconstructor`` for plain classes only (``base`` object), as protocols 0-1
+    pickle them; other bases would call their constructor with data from the pickle."""
+    if base is not object or not isinstance(cls, type):
+        raise MXNetError(f"copyreg._reconstructor with base {getattr(base, '__name__', base)!r}"
+                         ": only classes built on object are accepted")
+    return object.__new__(cls)
+
+
+def _newobj(cls: Any, *args: Any) -> Any:
+    if not isinstance(cls, type):
+        raise MXNetError(f"copyreg.__newobj__ of a {type(cls).__name__}: expected a class")
+    return cls.__new__(cls, *args)
+
 
 
 def allow_global(module: str, name: str, target: str) -> None:
@@ -94,18 +203,28 @@ class RestrictedUnpickler(pickle.Unpickler):
         return _resolve(target)
 
     def persistent_load(self, pid: Any) -> Any:
-        raise MXNetError(f"{self.source}: refusing persistent id {pid!r} in pickle")
+        raise MXNetError(f"{self.source}: refusing persistent id {_short(pid)} in pickle")
 
 
-def load_pickle(data: bytes | bytearray | memoryview | str | os.PathLike | BinaryIO) -> Any:
+def _short(obj: Any) -> str:
+    """A bounded repr of untrusted data (huge ints cannot even be printed)."""
+    try:
+        text = repr(obj)
+    except Exception:
+        return f"<{type(obj).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def load_pickle(data: bytes | bytearray | memoryview | str | os.PathLike | BinaryIO,
+                source: str | None = None) -> Any:
     """Unpickle ``data`` (bytes, a path, or a binary file) allowing only safe globals.
 
     Reads pickles written by MXNet (``pickle.dumps(nd)``, ``*.states``) and by mxlite; raises
     MXNetError naming the source for any global outside :data:`SAFE_GLOBALS` and for a
-    damaged pickle.
+    damaged pickle. ``source`` names bytes in messages (a file they were read from, say).
     """
     if isinstance(data, (bytes, bytearray, memoryview)):
-        return _load(io.BytesIO(data), "<pickle bytes>")
+        return _load(io.BytesIO(data), source or "<pickle bytes>")
     if isinstance(data, (str, os.PathLike)):
         from ..ndarray.utils import open_file
 
@@ -137,6 +256,11 @@ class _Bounded:
         return self.f.tell()
 
 
+_BUILDS = frozenset(("BUILD",))
+_CREATES = frozenset(("REDUCE", "NEWOBJ", "NEWOBJ_EX", "INST", "OBJ"))
+_PUTS = frozenset(("PUT", "BINPUT", "LONG_BINPUT"))
+
+
 def _check_lengths(f: BinaryIO, source: str) -> None:
     """Walk the opcodes once before unpickling.
 
@@ -144,13 +268,52 @@ def _check_lengths(f: BinaryIO, source: str) -> None:
     claims *before* reading it, so a 30-byte pickle claiming 2**40 bytes raises MemoryError.
     :func:`pickletools.genops` reads each argument with ``read(n)``, which returns only the
     bytes that exist, and refuses short ones: every claimed length is checked against the
-    data behind it.
+    data behind it. The walk also counts BUILDs: a pickler builds each object it creates
+    once, so more BUILDs than creations means objects rebuilt over and over (each
+    ``__setstate__`` costs time); refused.
     """
+    # BytesIO.read(n) returns what exists without allocating n first; files need the cap
+    stream = f if isinstance(f, io.BytesIO) else _Bounded(f)
+    start = f.tell()
+    end = f.seek(0, os.SEEK_END)
+    f.seek(start)
     try:
-        for _ in pickletools.genops(_Bounded(f)):
-            pass
-    except (ValueError, EOFError, struct.error, UnicodeDecodeError) as e:
+        with warnings.catch_warnings():
+            # a damaged STRING's bad escapes are refused, not worth a DeprecationWarning
+            warnings.simplefilter("ignore", DeprecationWarning)
+            builds, creates = _walk_opcodes(stream, end, source)
+    except MXNetError:
+        raise
+    except Exception as e:  # ValueError, EOFError, struct.error, OverflowError...
         raise MXNetError(f"{source}: not a valid pickle: {e}") from e
+    if builds > creates:
+        raise MXNetError(f"{source}: not a valid pickle: {builds} BUILD opcodes for "
+                         f"{creates} objects created; a pickler builds each object once")
+
+
+def _walk_opcodes(stream: Any, end: int, source: str) -> tuple[int, int]:
+    """(BUILD count, object creations) of the pickle in ``stream``, which ends at ``end``."""
+    builds = creates = puts = 0
+    for op, arg, pos in pickletools.genops(stream):
+        name = op.name
+        if name == "FRAME" and arg > end - pos - 9:
+            # the unpickler reads a whole frame with one read(n): n must exist
+            raise MXNetError(f"{source}: not a valid pickle: byte {pos}: a frame of {arg} "
+                             f"bytes, but only {max(0, end - pos - 9)} remain")
+        if name in _BUILDS:
+            builds += 1
+        elif name in _CREATES:
+            creates += 1
+        elif name in _PUTS:
+            # The unpickler sizes its memo table by the index: picklers number entries
+            # 0, 1, 2..., so an index beyond the entries made so far is a lie.
+            if arg > puts:
+                raise MXNetError(f"{source}: not a valid pickle: byte {pos}: {name} {arg} "
+                                 f"after {puts} memo entries; picklers number them in order")
+            puts += 1
+        elif name == "MEMOIZE":
+            puts += 1
+    return builds, creates
 
 
 def _load(f: BinaryIO, source: str) -> Any:
@@ -161,15 +324,93 @@ def _load(f: BinaryIO, source: str) -> Any:
     if not seekable:
         f = io.BytesIO(f.read())
     start = f.tell()
+    end = f.seek(0, os.SEEK_END)
+    f.seek(start)
     _check_lengths(f, source)
     f.seek(start)
+    size = end - start
+    token = _budget.set([_BUDGET_FACTOR * size + _BUDGET_SLACK, source, size])
     try:
         return RestrictedUnpickler(f, source).load()
     except MXNetError as e:
         if str(e).startswith(source):
             raise
         raise MXNetError(f"{source}: {e}") from e
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-            IndexError, KeyError, UnicodeDecodeError, struct.error) as e:
-        raise MXNetError(f"{source}: not a valid pickle: {type(e).__name__}: {e}") from e
+    except Exception as e:
+        # Whatever a damaged pickle makes the unpickler or an allowed constructor raise
+        # (UnpicklingError, EOFError, ValueError, TypeError, OverflowError, LookupError,
+        # RecursionError...) is a refusal of the file.
+        raise MXNetError(f"{source}: not a valid pickle: {type(e).__name__}: "
+                         f"{_message(e)}") from e
+    finally:
+        _budget.reset(token)
+
+
+def _message(e: BaseException) -> str:
+    try:
+        text = str(e)
+    except Exception:
+        text = ""
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def check_states(loaded: Any, source: str) -> tuple[dict, Any]:
+    """``(states, optimizer or None)`` of an unpickled ``*.states`` payload, checked as
+    ``Updater.set_states`` takes it: ``{index: state}`` or ``({index: state}, optimizer)``;
+    indices are ints or strings; a state is None, a number, an NDArray or a tuple/list of
+    these nested at most 8 deep. MXNetError naming ``source`` otherwise."""
+    from ..ndarray.ndarray import NDArray
+    from ..optimizer.optimizer import Optimizer
+
+    optimizer = None
+    states = loaded
+    if isinstance(loaded, tuple) and len(loaded) == 2:
+        states, optimizer = loaded
+        if not isinstance(optimizer, Optimizer):
+            raise MXNetError(f"{source}: optimizer states: expected (states, optimizer), got "
+                             f"an optimizer of type {type(optimizer).__name__}")
+        _check_optimizer(optimizer, source)
+    if not isinstance(states, dict):
+        raise MXNetError(f"{source}: optimizer states: expected a dict of index -> state, got "
+                         f"{type(states).__name__}")
+    leaf = (NDArray, int, float, type(None))
+    for key, state in states.items():
+        if type(key) not in (int, str):
+            raise MXNetError(f"{source}: optimizer states: index {_short(key)} is a "
+                             f"{type(key).__name__}; expected an int or a string")
+        todo = [(state, 0)]
+        while todo:
+            value, depth = todo.pop()
+            if isinstance(value, (tuple, list)):
+                if depth >= 8:
+                    raise MXNetError(f"{source}: optimizer states: the state of index "
+                                     f"{_short(key)} is nested more than 8 deep")
+                todo.extend((v, depth + 1) for v in value)
+            elif not isinstance(value, leaf):
+                raise MXNetError(f"{source}: optimizer states: the state of index "
+                                 f"{_short(key)} holds a {type(value).__name__}; expected "
+                                 "NDArrays, numbers, None or tuples of them")
+    return states, optimizer
+
+
+def _check_optimizer(opt: Any, source: str) -> None:
+    """Attributes of an unpickled optimizer must have the kinds a fresh one has: a number
+    where it keeps a number (or None), a dict where it keeps a dict."""
+    try:
+        fresh = type(opt)().__dict__
+    except Exception:  # a class without default arguments: nothing to compare with
+        return
+    for key, want in fresh.items():
+        if key not in opt.__dict__:
+            continue
+        got = opt.__dict__[key]
+        if isinstance(want, (int, float)) and not isinstance(want, bool):
+            ok = got is None or isinstance(got, numbers.Real)
+        elif isinstance(want, dict):
+            ok = isinstance(got, dict)
+        else:
+            continue
+        if not ok:
+            raise MXNetError(f"{source}: optimizer {type(opt).__name__}: attribute {key!r} "
+                             f"is a {type(got).__name__}; expected a {type(want).__name__}")
 

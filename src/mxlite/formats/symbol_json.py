@@ -94,6 +94,9 @@ def parse(text: str | bytes, where: str = "") -> JsonGraph:
                            f"(char {e.pos})") from None
     except (UnicodeDecodeError, TypeError, ValueError) as e:
         raise _fail(where, f"not valid JSON: {e}") from None
+    except RecursionError:
+        raise _fail(where, "not a symbol graph: JSON nested deeper than Python's parser "
+                           "follows (a symbol file nests 5 levels)") from None
     if type(doc) is not dict:
         raise _fail(where, f"a symbol file holds a JSON object, got {type(doc).__name__}")
     for key in ("nodes", "arg_nodes", "heads"):

@@ -590,7 +590,7 @@ class Module(BaseModule):
         """Load updater states written by :meth:`save_optimizer_states` (or MXNet)."""
         if not self.optimizer_initialized:
             raise MXNetError("load_optimizer_states: no optimizer installed")
-        self._updater.set_states(storage.read_bytes(fname, storage_options))
+        self._updater.set_states(storage.read_bytes(fname, storage_options), source=str(fname))
 
     # -- computations ----------------------------------------------------------------------
 

@@ -364,16 +364,30 @@ class NDArray:
         return type(self), (None,), self.__getstate__()
 
     def __setstate__(self, state: dict) -> None:
-        handle = state.get("handle") if isinstance(state, dict) else None
+        # The state comes from a pickle: anything unexpected is an MXNetError naming it.
+        if not isinstance(state, dict) or "handle" not in state:
+            raise MXNetError(f"pickled NDArray: state is a {type(state).__name__}; expected "
+                             "a dict with a 'handle'")
+        handle = state["handle"]
         if handle is None:
+            if self.stype != "default":
+                raise MXNetError(f"pickled NDArray: a {self.stype} array has no handle")
             self._data = None
             self._ctx = current_context()
             self._grad = None
             return
+        if not isinstance(handle, (bytes, bytearray)):
+            raise MXNetError(f"pickled NDArray: 'handle' is a {type(handle).__name__}; expected "
+                             "the bytes of an array record")
         from ..formats.arrays import decode_record
+        from ..formats.pickles import charge
         from .utils import from_record
 
+        charge(len(handle), "NDArray.__setstate__")
         loaded = from_record(decode_record(bytes(handle), where="pickled NDArray"))
+        if loaded.stype != self.stype:
+            raise MXNetError(f"pickled NDArray: the record holds a {loaded.stype} array but "
+                             f"the pickle makes a {type(self).__name__} ({self.stype})")
         self.__dict__.update(loaded.__dict__)
 
     # ------------------------------------------------------------------ shape

@@ -117,6 +117,19 @@ class BaseSparseNDArray(NDArray):
         raise NotImplementedError
 
 
+def _zeros_to_fill(arr: BaseSparseNDArray) -> np.ndarray:
+    """The zero dense array a sparse one densifies into; MXNetError when it cannot exist
+    (a logical shape larger than memory, which a sparse array may well have)."""
+    try:
+        return np.zeros(arr.shape, arr._data.dtype)
+    except (MemoryError, ValueError) as e:
+        nbytes = arr._data.dtype.itemsize
+        for d in arr.shape:
+            nbytes *= d
+        raise MXNetError(f"cannot densify a {arr.stype} array of shape {arr.shape} "
+                         f"({arr._data.dtype}, {nbytes} bytes dense): {e}") from None
+
+
 def _dense_fallback(name: str):
     def method(self, *args, **kwargs):
         return getattr(NDArray(self._dense(), self._ctx), name)(*args, **kwargs)
@@ -173,7 +186,7 @@ class RowSparseNDArray(BaseSparseNDArray):
         return NDArray(self._aux[0], self._ctx)
 
     def _dense(self) -> np.ndarray:
-        out = np.zeros(self.shape, self._data.dtype)
+        out = _zeros_to_fill(self)
         out[self._aux[0]] = self._data
         return out
 
@@ -220,7 +233,7 @@ class CSRNDArray(BaseSparseNDArray):
 
     def _dense(self) -> np.ndarray:
         indptr, indices = self._aux
-        out = np.zeros(self.shape, self._data.dtype)
+        out = _zeros_to_fill(self)
         rows = np.repeat(np.arange(self.shape[0]), np.diff(indptr))
         out[rows, indices] = self._data
         return out

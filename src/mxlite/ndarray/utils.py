@@ -165,7 +165,8 @@ def _load_mmap(loc: storage.Location, keys: Sequence | None, name: str):
         except (OSError, ValueError) as e:
             raise MXNetError(f"{name}: cannot memory-map: {e}") from e
     picks = range(len(index.records)) if keys is None else _select(index, keys, name)
-    recs = [index.records[i].record(_mapped_parts(buf, index.records[i])) for i in picks]
+    recs = [index.records[i].record(_mapped_parts(buf, index.records[i]), name, i)
+            for i in picks]
     if keys is None:
         return _result(recs, index.names)
     return _keyed(keys, recs)
@@ -180,7 +181,8 @@ def _load_keys(loc: storage.Location, keys: Sequence, name: str) -> dict:
     with f:
         index = arrays.scan_list(f, name)
         picks = _select(index, keys, name)
-        recs = [index.records[i].record(_read_parts(f, index.records[i], name)) for i in picks]
+        recs = [index.records[i].record(_read_parts(f, index.records[i], name), name, i)
+                for i in picks]
     return _keyed(keys, recs)
 
 
@@ -225,7 +227,7 @@ def load(fname, mmap: bool = False, keys: Sequence[str | int] | None = None,
                 shifted = RecordIndex(rec.stype, rec.shape, rec.dtype, rec.ctx, rec.magic,
                                       rec.offset + start, rec.end + start,
                                       tuple((at + start, t, s) for at, t, s in rec.parts))
-                recs.append(rec.record(_read_parts(fname, shifted, name)))
+                recs.append(rec.record(_read_parts(fname, shifted, name), name, i))
             return _keyed(keys, recs)
         return _read(fname, name)
     raise TypeError(f"fname must be a path or a binary file object, got {type(fname).__name__}")
@@ -265,7 +267,7 @@ class LazyArray:
 
     def read(self):
         """The array as an NDArray (a read-only view when the file was opened with mmap)."""
-        return self._owner._read(self._rec)
+        return self._owner._read(self._rec, self._owner._where.get(self.key))
 
     def asnumpy(self) -> np.ndarray:
         return self.read().asnumpy()
@@ -304,13 +306,13 @@ class ArrayFile(Mapping):
             list(range(len(self._index.records)))
         self._where = {k: i for i, k in enumerate(self._keys)}
 
-    def _read(self, rec: RecordIndex):
+    def _read(self, rec: RecordIndex, pos: int | None = None):
         if self._map is not None:
-            return from_record(rec.record(_mapped_parts(self._map, rec)))
+            return from_record(rec.record(_mapped_parts(self._map, rec), self.name, pos))
         if self._file is None:
             raise MXNetError(f"{self.name}: the file is closed; read arrays inside the "
                              "'with mx.nd.open(...)' block")
-        return from_record(rec.record(_read_parts(self._file, rec, self.name)))
+        return from_record(rec.record(_read_parts(self._file, rec, self.name), self.name, pos))
 
     def __getitem__(self, key: str | int) -> LazyArray:
         i = self._where.get(key)

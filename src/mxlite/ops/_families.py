@@ -1,3 +1,13 @@
 """Imports every op family so that each registers its entries."""
 
-from . import elemwise, linalg, loss, misc, nn, reduce, tensor  # noqa: F401
+from . import (  # noqa: F401
+    detection,
+    elemwise,
+    linalg,
+    loss,
+    misc,
+    nn,
+    reduce,
+    sampling,
+    tensor,
+)

@@ -533,19 +533,17 @@ def _bn_forward(attrs, inputs, ctx):
     ax = axis_of(attrs, attrs.axis, x.ndim)
     red = tuple(i for i in range(x.ndim) if i != ax)
     xa = _acc(x)
-    g = np.ones_like(gamma) if attrs.fix_gamma else gamma
+    if attrs.fix_gamma:
+        gamma[...] = 1  # MXNet writes the fixed 1 into the array, so checkpoints hold it
+    g = gamma
     batch = ctx.is_train and not attrs.use_global_stats
     if batch:
+        # The moving statistics move in backward, as in MXNet: a training forward alone
+        # leaves them as they were.
         mean = xa.mean(axis=red)
         y = xa - _along(mean, ax, x.ndim)
         var = np.square(y).mean(axis=red)
         invstd = 1 / np.sqrt(var + attrs.eps)
-        # oneDNN folds the batch statistics (biased variance) into the moving ones right here.
-        m = attrs.momentum
-        moving_mean *= m
-        moving_mean += (1 - m) * mean.astype(moving_mean.dtype, copy=False)
-        moving_var *= m
-        moving_var += (1 - m) * var.astype(moving_var.dtype, copy=False)
         y *= _along(g * invstd, ax, x.ndim)
         y += _along(beta, ax, x.ndim)
     else:
@@ -570,6 +568,16 @@ def _bn_backward(attrs, out_grads, inputs, outputs, ctx):
     red = tuple(i for i in range(x.ndim) if i != ax)
     mean, invstd = outputs[1], outputs[2]
     batch = ctx.is_train and not attrs.use_global_stats
+    if batch:
+        # MXNet recovers the variance from the saved 1 / sqrt(var + eps) to update the moving
+        # statistics here, in backward.
+        moving_mean, moving_var = inputs[3], inputs[4]
+        m = attrs.momentum
+        var = 1 / np.square(invstd) - attrs.eps
+        moving_mean *= m
+        moving_mean += (1 - m) * mean.astype(moving_mean.dtype, copy=False)
+        moving_var *= m
+        moving_var += (1 - m) * var.astype(moving_var.dtype, copy=False)
     g = np.ones_like(gamma) if attrs.fix_gamma else gamma
     dy = _acc(out_grads[0])
     xhat = _acc(x) - _along(mean, ax, x.ndim)

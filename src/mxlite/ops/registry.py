@@ -78,8 +78,9 @@ class Int(ParamType):
             return int(s)
         except ValueError:
             f = float(s)  # MXNet's parser takes "3.0" for an int; reject "3.5"
-            if f != int(f):
-                raise ValueError(f"{s!r} is not an integer") from None
+            # inf and nan (also what float() makes of 5000 digits) are no integers either
+            if not math.isfinite(f) or f != int(f):
+                raise ValueError(f"{_clip(s)!r} is not an integer") from None
             return int(f)
 
 
@@ -135,14 +136,65 @@ class Enum(ParamType):
         return s
 
 
+def _clip(s: str, n: int = 60) -> str:
+    """The start of a (possibly huge) attribute string, for messages."""
+    return s if len(s) <= n else f"{s[:n]}... ({len(s)} characters)"
+
+
+def _clip_repr(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(_clip(value))
+    try:
+        return _clip(repr(value))
+    except ValueError:  # an int too long to print
+        return f"<{type(value).__name__}>"
+
+
+_FLAT_TOKENS = {"None": None, "True": True, "False": False}
+_LITERAL_LIMIT = 4096  # longer text than this must be a flat tuple or list of numbers
+
+
+def _flat(s: str) -> tuple | None:
+    """``"(1, 2, 3)"`` / ``"[1.5, 2]"`` as a tuple, without Python's parser (whose syntax
+    tree costs hundreds of bytes per element); None when ``s`` is not such a list."""
+    if len(s) < 2 or s[0] not in "([" or s[-1] != (")" if s[0] == "(" else "]"):
+        return None
+    body = s[1:-1]
+    if any(c in body for c in "()[]{}'\""):
+        return None
+    items = [x.strip() for x in body.split(",")]
+    if items[-1] == "":
+        items.pop()
+    out = []
+    for x in items:
+        if x in _FLAT_TOKENS:
+            out.append(_FLAT_TOKENS[x])
+            continue
+        try:
+            out.append(int(x, 0))  # 0x10 and 1_000, as Python's parser reads them
+        except ValueError:
+            out.append(float(x))  # ValueError for anything else: not a number
+    return tuple(out)
+
+
 def _literal(s: str) -> Any:
     s = s.strip()
     if s in ("None", ""):
         return None
     try:
+        flat = _flat(s)
+    except ValueError:
+        raise ValueError(f"cannot parse {_clip(s)!r}") from None
+    if flat is not None:
+        return flat
+    if len(s) > _LITERAL_LIMIT:
+        raise ValueError(f"cannot parse {_clip(s)!r}: longer than {_LITERAL_LIMIT} characters "
+                         "and not a flat list of numbers")
+    try:
         return ast.literal_eval(s)
-    except (ValueError, SyntaxError):
-        raise ValueError(f"cannot parse {s!r}") from None
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        # MemoryError / RecursionError: the parser's own limits on deeply nested text
+        raise ValueError(f"cannot parse {_clip(s)!r}") from None
 
 
 class Shape(ParamType):
@@ -332,10 +384,11 @@ class Op:
                     f"{sorted(self.params)}")
             try:
                 values[key] = p.type.parse(value)
-            except (ValueError, TypeError) as e:
+            except (ValueError, TypeError, OverflowError) as e:
                 raise MXNetError(
-                    f"operator {self.name}{at}: invalid value {value!r} for parameter {key!r}"
-                    f" (expected {p.type.name}): {e}") from None
+                    f"operator {self.name}{at}: invalid value {_clip_repr(value)} for "
+                    f"parameter {key!r}"
+                    f" (expected {p.type.name}): {_clip(str(e), 200)}") from None
         for key, p in self.params.items():
             if key not in values:
                 if p.default is REQUIRED:

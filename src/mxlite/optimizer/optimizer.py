@@ -1066,21 +1066,18 @@ class Updater:
             return tuple(synced) if isinstance(state, tuple) else synced
         return state
 
-    def set_states(self, states: bytes) -> None:
-        """Load states pickled by ``get_states`` or by MXNet (``*.states`` file contents)."""
-        from .. import compat
-        loaded = compat.load_pickle(states)
-        if isinstance(loaded, tuple) and len(loaded) == 2:
-            self.states, optimizer = loaded
-            if not isinstance(optimizer, Optimizer):
-                raise MXNetError(f"optimizer states: expected (states, optimizer), got an "
-                                 f"optimizer of type {type(optimizer).__name__}")
+    def set_states(self, states: bytes, source: str | None = None) -> None:
+        """Load states pickled by ``get_states`` or by MXNet (``*.states`` file contents).
+
+        Damaged or hostile bytes raise MXNetError naming ``source`` (the file the bytes
+        came from; ``<pickle bytes>`` by default) and leave the updater as it was.
+        """
+        from ..formats.pickles import check_states, load_pickle
+        source = source or "<pickle bytes>"
+        states, optimizer = check_states(load_pickle(states, source), source)
+        if optimizer is not None:
             self.optimizer = optimizer
-        else:
-            self.states = loaded
-        if not isinstance(self.states, dict):
-            raise MXNetError(f"optimizer states: expected a dict of index -> state, got "
-                             f"{type(self.states).__name__}")
+        self.states = states
         self.states_synced = dict.fromkeys(self.states.keys(), False)
 
     def get_states(self, dump_optimizer: bool = False) -> bytes:

@@ -372,6 +372,7 @@ def from_json(text: str | bytes, where: str = "") -> list[Entry]:
 
 def _from_json(text: str | bytes, where: str) -> list[Entry]:
     g = symbol_json.parse(text, where)
+    limit = count_limit(text)
     at = f"{where}: " if where else ""
     legacy = g.version < symbol_json.MXNET_VERSION
     raw = g.raw_nodes
@@ -435,7 +436,7 @@ def _from_json(text: str | bytes, where: str) -> list[Entry]:
                 # Only a new parameter set needs its values checked: a cache hit is equal to
                 # one checked before, and strings equal only strings.
                 _check_strings(attrs, nd, i, n_nodes, where)
-                hit = _parse_in_file(node, at)
+                hit = _parse_in_file(node, at, len(jins), limit)
             node.parsed, n_in, n_out = hit
             n_out_push(n_out)
             if len(jins) != n_in:
@@ -495,7 +496,7 @@ def _from_json(text: str | bytes, where: str) -> list[Entry]:
                              f"operator ({nodes[a].op.name}), not a variable")
     heads = [(nodes[nid], idx, ver) for nid, idx, ver in g.heads]
     if legacy:
-        _upgrade(heads, g.version, at)
+        _upgrade(heads, g.version, at, limit)
     if legacy:
         index = {n: i for i, n in enumerate(nodes)}
         for n in topo_order(heads):
@@ -537,7 +538,42 @@ def _check_strings(attrs: dict, nd: Any, i: int, n_nodes: int, where: str) -> No
         raise  # read_node found nothing wrong: cannot happen, but never pass silently
 
 
-def _parse_in_file(node: Node, at: str) -> tuple[Attrs, int, int]:
+# Parameters that size a node's output list (and amp_multicast's inputs). A file cannot use
+# more outputs than it has entries ("[n, i, v]", at least 8 bytes each), so counts are held
+# to that, plus room for unused outputs, before a list of names is built; a variadic input
+# count (num_args) is held to the inputs the node lists (or a small floor, so that a plain
+# mismatch is still reported as one).
+_OUTPUT_COUNTS = ("num_outputs", "sections")
+_MIN_COUNT_LIMIT = 4096
+_MIN_ARGS_LIMIT = 1024
+
+
+def count_limit(text: str | bytes) -> int:
+    """The largest output count a symbol file of this text can mean."""
+    return _MIN_COUNT_LIMIT + len(text) // 8
+
+
+def _check_counts(node: Node, n_inputs: int, limit: int, at: str) -> None:
+    op = node.op
+    for key in (op.key_var_num_args, *_OUTPUT_COUNTS):
+        raw = node.attrs.get(key) if key in op.params else None
+        if raw is None:
+            continue
+        try:
+            n = registry.Int().parse(raw)
+        except (ValueError, TypeError):
+            continue  # parse_params says what is wrong with it
+        if key == op.key_var_num_args:
+            if n > max(n_inputs, _MIN_ARGS_LIMIT):
+                raise MXNetError(f"{at}node {node.name!r}: operator {op.name} has {key}={n} "
+                                 f"but the file gives it {n_inputs} inputs")
+        elif n > limit:
+            raise MXNetError(f"{at}node {node.name!r}: operator {op.name} has {key}={n}, more "
+                             f"outputs than the file can use (at most {limit})")
+
+
+def _parse_in_file(node: Node, at: str, n_inputs: int, limit: int) -> tuple[Attrs, int, int]:
+    _check_counts(node, n_inputs, limit, at)
     try:
         return parse_params(node.op, node.attrs, node.name)
     except MXNetError as e:
@@ -551,7 +587,7 @@ def _bad_output(at: str, i: int, name: str, nid: int, idx: int, n_out: int,
                       f"({src!r}), which has {n_out} output(s)")
 
 
-def _upgrade(heads: list[Entry], version: int, at: str) -> None:
+def _upgrade(heads: list[Entry], version: int, at: str, limit: int) -> None:
     """MXNet's legacy_json_util.cc: bring a graph saved by an older MXNet up to date."""
     order = topo_order(heads)
     # Hidden keys written bare (``lr_mult``) or aimed at an input (``weight_lr_mult``).
@@ -564,7 +600,7 @@ def _upgrade(heads: list[Entry], version: int, at: str) -> None:
                     hidden.append((key, n.attrs.pop(key)))
                     break
         if n.op is not None:
-            n.parsed = _parse_in_file(n, at)[0]
+            n.parsed = _parse_in_file(n, at, len(n.inputs), limit)[0]
         for key, value in hidden:
             placed = False
             for k in HIDDEN_KEYS:
@@ -587,7 +623,7 @@ def _upgrade(heads: list[Entry], version: int, at: str) -> None:
                 n.attrs[key] = value
     for n in order:
         if n.op is not None:
-            n.parsed = _parse_in_file(n, at)[0]
+            n.parsed = _parse_in_file(n, at, len(n.inputs), limit)[0]
     if version < 900:
         # Auxiliary states were not saved before 0.9: create them as MXNet did.
         for n in order:
@@ -606,7 +642,7 @@ def _upgrade(heads: list[Entry], version: int, at: str) -> None:
             if n.op is not None and n.op.name in ("argmax", "argmin") \
                     and n.attrs.get("axis") == "-1":
                 del n.attrs["axis"]
-                n.parsed = _parse_in_file(n, at)[0]
+                n.parsed = _parse_in_file(n, at, len(n.inputs), limit)[0]
     for n in order:
         if n.op is None:
             continue

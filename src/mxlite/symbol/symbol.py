@@ -193,8 +193,12 @@ class Symbol:
         return {"handle": self.tojson() if self._outputs else None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        handle = state["handle"]
-        self._outputs = _graph.from_json(handle) if handle is not None else []
+        handle = state.get("handle", ...) if isinstance(state, dict) else ...
+        if handle is not None and not isinstance(handle, (str, bytes)):
+            raise MXNetError(f"pickled Symbol: expected a state {{'handle': JSON text or None}}, "
+                             f"got a {type(state).__name__} holding "
+                             f"{type(handle).__name__ if handle is not ... else 'no handle'}")
+        self._outputs = _graph.from_json(handle, "pickled Symbol") if handle is not None else []
 
     def __reduce__(self) -> tuple:
         return (Symbol, (None,), self.__getstate__())
