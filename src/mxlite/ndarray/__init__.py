@@ -54,7 +54,8 @@ __all__ = ["NDArray", "CSRNDArray", "RowSparseNDArray", "array", "arange", "conc
            "linspace", "histogram", "split_v2", "onehot_encode", "concatenate"]
 
 _FROM_UTILS = ("save", "load", "load_frombuffer", "open")
-_SUBMODULES = ("_internal", "op", "contrib", "linalg", "image")  # operators by registry name, imported on first use
+# Operators by registry name or namespace prefix, imported on first use.
+_SUBMODULES = ("_internal", "op", "contrib", "linalg", "image")
 
 
 def __getattr__(name: str):
