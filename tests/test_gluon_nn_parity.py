@@ -149,15 +149,18 @@ def test_layer_parity(cid, hybridize, arrays):
 @pytest.mark.parametrize("cid", [c for c, r in CASES.items() if "arguments" in r["symbol"]])
 def test_symbol_names(cid):
     rec = CASES[cid]
-    net = _build(rec, False)
-    n = len(rec["inputs"])
-    svars = [mx.sym.var("data")] if n == 1 else [mx.sym.var(f"data{i}") for i in range(n)]
-    missing = MISSING_OPS.get(cid)
-    if missing and not hasattr(mx.sym.contrib, missing):
-        with pytest.raises(mx.MXNetError, match=f"_contrib_{missing}"):
-            net(*svars)
-        return
-    s = net(*svars)
+    # Fresh name counters, as in the generator's own process: operators a Lambda applies
+    # outside any block scope (``x * 2``) are named by the global counters.
+    with mx.name.NameManager():
+        net = _build(rec, False)
+        n = len(rec["inputs"])
+        svars = [mx.sym.var("data")] if n == 1 else [mx.sym.var(f"data{i}") for i in range(n)]
+        missing = MISSING_OPS.get(cid)
+        if missing and not hasattr(mx.sym.contrib, missing):
+            with pytest.raises(mx.MXNetError, match=f"_contrib_{missing}"):
+                net(*svars)
+            return
+        s = net(*svars)
     assert s.list_arguments() == rec["symbol"]["arguments"]
     assert s.list_outputs() == rec["symbol"]["outputs"]
     assert s.list_auxiliary_states() == rec["symbol"]["aux"]

@@ -374,6 +374,15 @@ class Executor:
         self._run(is_train, keep=is_train)
         return self.outputs
 
+    def run_kept(self, is_train: bool) -> tuple:
+        """Run forward on the bound arrays and return what backward needs, without keeping
+        it on the executor: ``backward(..., kept=state)`` differentiates that very call even
+        after later forwards (a hybridized block called twice before one backward)."""
+        self._run(is_train, keep=True)
+        state = (self._train_vals, self._train_ctxs)
+        self._train_vals = self._train_ctxs = None
+        return state
+
     def _run(self, is_train: bool, keep: bool) -> None:
         plan = self._plan("train" if keep or self._monitor is not None else "infer")
         vals: list = [None] * plan.n_slots
@@ -442,19 +451,21 @@ class Executor:
                 if i < len(in_names) and vals[s] is not None:
                     self._monitor(f"{st.node.name}_{in_names[i]}", NDArray(vals[s], self._ctx))
 
-    def backward(self, out_grads: Any = None, is_train: bool = True) -> None:
+    def backward(self, out_grads: Any = None, is_train: bool = True,
+                 kept: tuple | None = None) -> None:
         """Gradients of the outputs with respect to the arguments, into :attr:`grad_arrays`.
 
         ``out_grads`` are the head gradients (an NDArray or a list, one per output); they may
-        be left out only for outputs of loss layers, which ignore them.
+        be left out only for outputs of loss layers, which ignore them. ``kept`` is a state
+        from :meth:`run_kept` to differentiate instead of the last forward.
         """
         if all(r == "null" for r in self._grad_req):
             return
-        if self._train_vals is None:
+        if kept is None and self._train_vals is None:
             # The last forward kept nothing (inference): recompute, in the same mode, keeping
             # what backward reads.
             self._run(self._last_train, keep=True)
-        vals, ctxs = self._train_vals, self._train_ctxs
+        vals, ctxs = kept if kept is not None else (self._train_vals, self._train_ctxs)
         plan = self._plan("train")
         heads = self._heads
         if out_grads is None:

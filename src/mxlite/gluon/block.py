@@ -658,18 +658,18 @@ class _CachedOp:
             shell._data = cargs[p]._data
         recording = autograd.is_recording()
         training = autograd.is_training()
-        exe._run(training, keep=training or recording)
+        if recording:
+            kept = exe.run_kept(training)
+        else:
+            exe.forward(is_train=training)
         outs = [NDArray(o._data, ctx) for o in exe.outputs]
         for i in self._var_heads:  # an input returned as it is: a copy, not the input itself
             outs[i] = NDArray(outs[i]._data.copy(), ctx)
         if recording:
-            back = self._backward_fn(exe, exe._train_vals, exe._train_ctxs, training,
-                                     len(cargs))
-            autograd.record_custom(list(cargs), outs, back)
-        exe._train_vals = exe._train_ctxs = None  # what backward needs lives in its closure
+            autograd.record_custom(list(cargs), outs, self._backward_fn(exe, kept, len(cargs)))
         return outs
 
-    def _backward_fn(self, exe: Any, vals: list, ctxs: list, training: bool,
+    def _backward_fn(self, exe: Any, kept: tuple,
                      n_inputs: int) -> Callable[[list[np.ndarray]], list[np.ndarray | None]]:
         arg_pos = self._arg_pos
 
@@ -681,12 +681,7 @@ class _CachedOp:
             # Operators differentiate in backward's own mode, as autograd's do (BatchNorm
             # recorded in predict mode and differentiated in train mode takes the batch
             # formula, as in MXNet).
-            mode = autograd.is_training()
-            exe._train_vals, exe._train_ctxs, exe._last_train = vals, ctxs, training
-            try:
-                exe.backward(list(head_grads), is_train=mode)
-            finally:
-                exe._train_vals = exe._train_ctxs = None
+            exe.backward(list(head_grads), is_train=autograd.is_training(), kept=kept)
             grads: list[np.ndarray | None] = [None] * n_inputs
             for p, g in zip(arg_pos, exe.grad_arrays):
                 if g is not None:
