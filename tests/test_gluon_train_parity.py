@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import json
 import pathlib
+import sys
 
 import numpy as np
 import pytest
 from conftest import DATA
 
 import mxlite as mx
-from mxlite import autograd, gluon
+from mxlite import gluon
 from mxlite.compat import load_pickle
 from mxlite.gluon import nn
+
+sys.path.insert(0, str(DATA.parent / "fixtures"))
+import gluon_train_loop  # noqa: E402
 
 TRAIN = DATA / "gluon" / "train"
 DOC = json.loads((TRAIN / "runs.json").read_text())
@@ -53,43 +57,11 @@ def _net(net: str, hybridize: bool, values: str = "init", run: str | None = None
     return blk
 
 
-def _batches(net: str):
-    x, y = ARR[f"{net}/x"], ARR[f"{net}/y"]
-    bs = DOC["nets"][net]["batch_size"]
-    for i in range(0, x.shape[0], bs):
-        yield mx.nd.array(x[i:i + bs]), mx.nd.array(y[i:i + bs])
-
-
-def _epoch(net: str, blk, trainer, *, add_halves: bool = False, zero: bool = True,
-           first: dict | None = None) -> float:
+def _epoch(net: str, blk, trainer, **kw) -> float:
     """One epoch as the generator runs it; returns the mean per-sample loss."""
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    total, n = 0.0, 0
-    for xb, yb in _batches(net):
-        bs = xb.shape[0]
-        if add_halves:
-            h = bs // 2
-            for sl in (slice(0, h), slice(h, bs)):
-                with autograd.record():
-                    loss = loss_fn(blk(xb[sl]), yb[sl])
-                loss.backward()
-                total += float(loss.sum().asscalar())
-        else:
-            with autograd.record():
-                out = blk(xb)
-                loss = loss_fn(out, yb)
-            loss.backward()
-            total += float(loss.sum().asscalar())
-            if first is not None and not first:
-                first["out0"] = out.asnumpy()
-                for k, p in blk._collect_params_with_prefix().items():
-                    if p.grad_req != "null":
-                        first[f"grad0/{k}"] = p.grad().asnumpy()
-        trainer.step(bs)
-        if add_halves and zero:
-            blk.collect_params().zero_grad()
-        n += bs
-    return total / n
+    data = gluon_train_loop.batches(mx, ARR[f"{net}/x"], ARR[f"{net}/y"],
+                                    DOC["nets"][net]["batch_size"])
+    return gluon_train_loop.epoch(mx, data, blk, trainer, **kw)
 
 
 def _train(run: str) -> tuple:

@@ -225,6 +225,12 @@ def record_custom(inputs: Sequence[Any], outputs: Sequence[Any],
     _link(outputs, node)
 
 
+def in_graph(a: Any) -> bool:
+    """Whether ``a`` is a marked variable or was computed from one while recording, i.e.
+    whether a gradient can flow to it (mxlite's helper; MXNet keeps this internal)."""
+    return getattr(a, "_ag", None) is not None
+
+
 def check_assign(a: Any) -> None:
     """Refuse writing into an array of the graph being recorded, as MXNet does."""
     if _STATE.recording and getattr(a, "_ag", None) is not None:

@@ -632,8 +632,7 @@ class _CachedOp:
                 # gradient; integer inputs (indices, labels) never do.
                 a = cargs[p]
                 kind = a._data.dtype.kind
-                tracked = getattr(a, "_ag", None) is not None
-                reqs.append("write" if tracked and kind in "fV" else "null")
+                reqs.append("write" if autograd.in_graph(a) and kind in "fV" else "null")
         return tuple(reqs)
 
     def _bind(self, cargs: Sequence[NDArray], reqs: tuple[str, ...], ctx: Context) -> Any:

@@ -818,7 +818,7 @@ def _op(name: str) -> Any:
 def _recording(*arrays: Any) -> bool:
     """Whether a computation on these arrays must be taped: then the methods that work on
     numpy directly run the registry operator MXNet records instead, so its backward applies."""
-    return _ag._STATE.recording and any(getattr(a, "_ag", None) is not None for a in arrays)
+    return _ag._tracked(arrays)
 
 
 install_fluent(NDArray, _op, "array")
