@@ -90,8 +90,33 @@ class Loss(HybridBlock):
         """The loss of ``x`` against the further inputs; subclasses define it."""
         raise NotImplementedError
 
+    def _weighted_mean(self, F: Any, loss: Any, sample_weight: Any,  # noqa: N803
+                       weight: float | None = None) -> Any:
+        """``loss`` weighted (``weight`` defaults to the loss's own) and averaged over the
+        non-batch axes."""
+        weight = self._weight if weight is None else weight
+        return _batch_mean(F, _apply_weighting(F, loss, weight, sample_weight),
+                           self._batch_axis)
 
-class L2Loss(Loss):
+
+class _ElementwiseLoss(Loss):
+    """A loss computed element by element from ``pred`` and ``label`` (reshaped like
+    ``pred``), then weighted and averaged over the non-batch axes: subclasses give
+    :meth:`_elementwise`."""
+
+    def hybrid_forward(self, F: Any, pred: Any, label: Any,  # noqa: N803
+                       sample_weight: Any = None) -> Any:
+        loss = self._elementwise(F, pred, _reshape_like(F, label, pred))
+        return self._weighted_mean(F, loss, sample_weight, self._scaled_weight())
+
+    def _scaled_weight(self) -> float | None:
+        return self._weight
+
+    def _elementwise(self, F: Any, pred: Any, label: Any) -> Any:  # noqa: N803
+        raise NotImplementedError
+
+
+class L2Loss(_ElementwiseLoss):
     r"""Half the mean squared error between `label` and `pred`:
     :math:`L = \frac{1}{2} \sum_i \vert {label}_i - {pred}_i \vert^2`, averaged over the
     non-batch axes.
@@ -117,15 +142,14 @@ class L2Loss(Loss):
     def __init__(self, weight: float = 1., batch_axis: int = 0, **kwargs: Any) -> None:
         super().__init__(weight, batch_axis, **kwargs)
 
-    def hybrid_forward(self, F: Any, pred: Any, label: Any,  # noqa: N803
-                       sample_weight: Any = None) -> Any:
-        label = _reshape_like(F, label, pred)
-        loss = F.square(label - pred)
-        loss = _apply_weighting(F, loss, self._weight / 2, sample_weight)
-        return _batch_mean(F, loss, self._batch_axis)
+    def _scaled_weight(self) -> float | None:
+        return self._weight / 2
+
+    def _elementwise(self, F: Any, pred: Any, label: Any) -> Any:  # noqa: N803
+        return F.square(label - pred)
 
 
-class L1Loss(Loss):
+class L1Loss(_ElementwiseLoss):
     r"""Mean absolute error between `label` and `pred`:
     :math:`L = \sum_i \vert {label}_i - {pred}_i \vert`, averaged over the non-batch axes.
 
@@ -149,12 +173,8 @@ class L1Loss(Loss):
                  **kwargs: Any) -> None:
         super().__init__(weight, batch_axis, **kwargs)
 
-    def hybrid_forward(self, F: Any, pred: Any, label: Any,  # noqa: N803
-                       sample_weight: Any = None) -> Any:
-        label = _reshape_like(F, label, pred)
-        loss = F.abs(label - pred)
-        loss = _apply_weighting(F, loss, self._weight, sample_weight)
-        return _batch_mean(F, loss, self._batch_axis)
+    def _elementwise(self, F: Any, pred: Any, label: Any) -> Any:  # noqa: N803
+        return F.abs(label - pred)
 
 
 class SigmoidBinaryCrossEntropyLoss(Loss):
@@ -209,8 +229,7 @@ class SigmoidBinaryCrossEntropyLoss(Loss):
             if pos_weight is not None:
                 hit = F.broadcast_mul(hit, pos_weight)
             loss = -(hit + F.log(1. - pred + eps) * (1. - label))
-        loss = _apply_weighting(F, loss, self._weight, sample_weight)
-        return _batch_mean(F, loss, self._batch_axis)
+        return self._weighted_mean(F, loss, sample_weight)
 
 
 SigmoidBCELoss = SigmoidBinaryCrossEntropyLoss
@@ -263,8 +282,7 @@ class SoftmaxCrossEntropyLoss(Loss):
         else:
             label = _reshape_like(F, label, pred)
             loss = -F.sum(pred * label, axis=self._axis, keepdims=True)
-        loss = _apply_weighting(F, loss, self._weight, sample_weight)
-        return _batch_mean(F, loss, self._batch_axis)
+        return self._weighted_mean(F, loss, sample_weight)
 
 
 SoftmaxCELoss = SoftmaxCrossEntropyLoss
@@ -369,7 +387,7 @@ class CTCLoss(Loss):
         return _apply_weighting(F, loss, self._weight, sample_weight)
 
 
-class HuberLoss(Loss):
+class HuberLoss(_ElementwiseLoss):
     r"""Smoothed L1 loss: :math:`\frac{1}{2 \rho} ({label}_i - {pred}_i)^2` where the error
     is below `rho`, :math:`|{label}_i - {pred}_i| - \frac{\rho}{2}` elsewhere, averaged over
     the non-batch axes.
@@ -397,17 +415,13 @@ class HuberLoss(Loss):
         super().__init__(weight, batch_axis, **kwargs)
         self._rho = rho
 
-    def hybrid_forward(self, F: Any, pred: Any, label: Any,  # noqa: N803
-                       sample_weight: Any = None) -> Any:
-        label = _reshape_like(F, label, pred)
+    def _elementwise(self, F: Any, pred: Any, label: Any) -> Any:  # noqa: N803
         err = F.abs(label - pred)
-        loss = F.where(err > self._rho, err - 0.5 * self._rho,
+        return F.where(err > self._rho, err - 0.5 * self._rho,
                        (0.5 / self._rho) * F.square(err))
-        loss = _apply_weighting(F, loss, self._weight, sample_weight)
-        return _batch_mean(F, loss, self._batch_axis)
 
 
-class HingeLoss(Loss):
+class HingeLoss(_ElementwiseLoss):
     r"""Hinge loss of SVMs: :math:`\max(0, {margin} - {pred}_i \cdot {label}_i)` for labels
     of -1 or 1, averaged over the non-batch axes.
 
@@ -434,15 +448,11 @@ class HingeLoss(Loss):
         super().__init__(weight, batch_axis, **kwargs)
         self._margin = margin
 
-    def hybrid_forward(self, F: Any, pred: Any, label: Any,  # noqa: N803
-                       sample_weight: Any = None) -> Any:
-        label = _reshape_like(F, label, pred)
-        loss = F.relu(self._margin - pred * label)
-        loss = _apply_weighting(F, loss, self._weight, sample_weight)
-        return _batch_mean(F, loss, self._batch_axis)
+    def _elementwise(self, F: Any, pred: Any, label: Any) -> Any:  # noqa: N803
+        return F.relu(self._margin - pred * label)
 
 
-class SquaredHingeLoss(Loss):
+class SquaredHingeLoss(_ElementwiseLoss):
     r"""Soft-margin loss of SVMs: :math:`\max(0, {margin} - {pred}_i \cdot {label}_i)^2`
     for labels of -1 or 1, averaged over the non-batch axes.
 
@@ -469,15 +479,11 @@ class SquaredHingeLoss(Loss):
         super().__init__(weight, batch_axis, **kwargs)
         self._margin = margin
 
-    def hybrid_forward(self, F: Any, pred: Any, label: Any,  # noqa: N803
-                       sample_weight: Any = None) -> Any:
-        label = _reshape_like(F, label, pred)
-        loss = F.square(F.relu(self._margin - pred * label))
-        loss = _apply_weighting(F, loss, self._weight, sample_weight)
-        return _batch_mean(F, loss, self._batch_axis)
+    def _elementwise(self, F: Any, pred: Any, label: Any) -> Any:  # noqa: N803
+        return F.square(F.relu(self._margin - pred * label))
 
 
-class LogisticLoss(Loss):
+class LogisticLoss(_ElementwiseLoss):
     r"""Logistic loss of a binary classifier: :math:`\log(1 + \exp(-{pred}_i \cdot
     {label}_i))` for labels of -1 or 1 (``label_format='signed'``) or 0 or 1 ('binary'),
     averaged over the non-batch axes.
@@ -508,14 +514,10 @@ class LogisticLoss(Loss):
             raise MXNetError(f"label_format can only be signed or binary, recieved "
                              f"{label_format}.")
 
-    def hybrid_forward(self, F: Any, pred: Any, label: Any,  # noqa: N803
-                       sample_weight: Any = None) -> Any:
-        label = _reshape_like(F, label, pred)
+    def _elementwise(self, F: Any, pred: Any, label: Any) -> Any:  # noqa: N803
         if self._label_format == "signed":
             label = (label + 1.0) / 2.0  # -1/1 to 0/1
-        loss = F.relu(pred) - pred * label + _stable_softplus_neg_abs(F, pred)
-        loss = _apply_weighting(F, loss, self._weight, sample_weight)
-        return _batch_mean(F, loss, self._batch_axis)
+        return F.relu(pred) - pred * label + _stable_softplus_neg_abs(F, pred)
 
 
 class TripletLoss(Loss):
