@@ -248,6 +248,25 @@ class Dropout(HybridBlock):
         return f"{self.__class__.__name__}(p = {self._rate}, axes={self._axes})"
 
 
+def _affine_params(block: HybridBlock, shape: tuple, center: bool, scale: bool,
+                   gamma_initializer: Any, beta_initializer: Any,
+                   frozen_not_differentiable: bool = False) -> None:
+    """The normalisation layers' ``gamma`` and ``beta``: learned unless ``scale`` /
+    ``center`` is off, then kept with ``grad_req='null'`` (and, for BatchNorm as in MXNet,
+    ``differentiable=False``)."""
+    for name, on, init in (("gamma", scale, gamma_initializer),
+                           ("beta", center, beta_initializer)):
+        extra = {"differentiable": on} if frozen_not_differentiable else {}
+        setattr(block, name, block.params.get(name, grad_req="write" if on else "null",
+                                              shape=shape, init=init,
+                                              allow_deferred_init=True, **extra))
+
+
+def _channels_repr(block: HybridBlock) -> str:
+    return (f"{block.__class__.__name__}({_kwargs_repr(block._kwargs)}, "
+            f"in_channels={block.gamma.shape[0]})")
+
+
 class _BatchNorm(HybridBlock):
     """What :class:`BatchNorm` and :class:`BatchNormReLU` share (MXNet's private base).
 
@@ -268,12 +287,8 @@ class _BatchNorm(HybridBlock):
         self.fuse_relu = fuse_relu
         if in_channels != 0:
             self.in_channels = in_channels
-        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null",
-                                     shape=(in_channels,), init=gamma_initializer,
-                                     allow_deferred_init=True, differentiable=scale)
-        self.beta = self.params.get("beta", grad_req="write" if center else "null",
-                                    shape=(in_channels,), init=beta_initializer,
-                                    allow_deferred_init=True, differentiable=center)
+        _affine_params(self, (in_channels,), center, scale, gamma_initializer,
+                       beta_initializer, frozen_not_differentiable=True)
         self.running_mean = self.params.get("running_mean", grad_req="null",
                                             shape=(in_channels,),
                                             init=running_mean_initializer,
@@ -508,12 +523,8 @@ class InstanceNorm(HybridBlock):
         self._kwargs = {"eps": epsilon, "axis": axis, "center": center, "scale": scale}
         self._axis = axis
         self._epsilon = epsilon
-        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null",
-                                     shape=(in_channels,), init=gamma_initializer,
-                                     allow_deferred_init=True)
-        self.beta = self.params.get("beta", grad_req="write" if center else "null",
-                                    shape=(in_channels,), init=beta_initializer,
-                                    allow_deferred_init=True)
+        _affine_params(self, (in_channels,), center, scale, gamma_initializer,
+                       beta_initializer)
 
     def hybrid_forward(self, F: Any, x: Any, gamma: Any, beta: Any) -> Any:
         if self._axis == 1:
@@ -524,8 +535,7 @@ class InstanceNorm(HybridBlock):
                               eps=self._epsilon).swapaxes(1, self._axis)
 
     def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}({_kwargs_repr(self._kwargs)}, "
-                f"in_channels={self.gamma.shape[0]})")
+        return _channels_repr(self)
 
 
 class LayerNorm(HybridBlock):
@@ -572,21 +582,14 @@ class LayerNorm(HybridBlock):
         self._kwargs = {"eps": epsilon, "axis": axis, "center": center, "scale": scale}
         self._axis = axis
         self._epsilon = epsilon
-        self._center = center
-        self._scale = scale
-        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null",
-                                     shape=(in_channels,), init=gamma_initializer,
-                                     allow_deferred_init=True)
-        self.beta = self.params.get("beta", grad_req="write" if center else "null",
-                                    shape=(in_channels,), init=beta_initializer,
-                                    allow_deferred_init=True)
+        _affine_params(self, (in_channels,), center, scale, gamma_initializer,
+                       beta_initializer)
 
     def hybrid_forward(self, F: Any, data: Any, gamma: Any, beta: Any) -> Any:
         return F.LayerNorm(data, gamma=gamma, beta=beta, axis=self._axis, eps=self._epsilon)
 
     def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}({_kwargs_repr(self._kwargs)}, "
-                f"in_channels={self.gamma.shape[0]})")
+        return _channels_repr(self)
 
 
 class GroupNorm(HybridBlock):
@@ -631,14 +634,8 @@ class GroupNorm(HybridBlock):
                         "scale": scale}
         self._num_groups = num_groups
         self._epsilon = epsilon
-        self._center = center
-        self._scale = scale
-        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null",
-                                     shape=(num_groups,), init=gamma_initializer,
-                                     allow_deferred_init=True)
-        self.beta = self.params.get("beta", grad_req="write" if center else "null",
-                                    shape=(num_groups,), init=beta_initializer,
-                                    allow_deferred_init=True)
+        _affine_params(self, (num_groups,), center, scale, gamma_initializer,
+                       beta_initializer)
 
     def hybrid_forward(self, F: Any, data: Any, gamma: Any, beta: Any) -> Any:
         return F.GroupNorm(data, gamma=gamma, beta=beta, num_groups=self._num_groups,
