@@ -412,6 +412,11 @@ class BatchNormReLU(_BatchNorm):
         return fn
 
 
+def _embedding_repr(block: Block) -> str:
+    k = block._kwargs
+    return f"{block.__class__.__name__}({k['input_dim']} -> {k['output_dim']}, {k['dtype']})"
+
+
 class Embedding(HybridBlock):
     r"""Turns non-negative integers (indexes/tokens) into dense vectors
     of fixed size. eg. [4, 20] -> [[0.25, 0.1], [0.6, -0.2]]
@@ -453,9 +458,7 @@ class Embedding(HybridBlock):
         return F.Embedding(x, weight, name="fwd", **self._kwargs)
 
     def __repr__(self) -> str:
-        k = self._kwargs
-        return (f"{self.__class__.__name__}({k['input_dim']} -> {k['output_dim']}, "
-                f"{k['dtype']})")
+        return _embedding_repr(self)
 
 
 class Flatten(HybridBlock):

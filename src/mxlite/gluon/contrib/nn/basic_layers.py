@@ -18,12 +18,25 @@ from .... import ndarray as nd
 from ....base import MXNetError
 from ...block import Block, HybridBlock
 from ...nn import BatchNorm, HybridSequential, Sequential
+from ...nn.basic_layers import _embedding_repr
 
 __all__ = ["Concurrent", "HybridConcurrent", "Identity", "SparseEmbedding",
            "SyncBatchNorm", "PixelShuffle1D", "PixelShuffle2D", "PixelShuffle3D"]
 
 
-class Concurrent(Sequential):
+class _ConcurrentMixin:
+    """What the two concurrent containers share: the concatenation axis, and every child
+    applied to the same input."""
+
+    def __init__(self, axis: int = -1, prefix: str | None = None, params: Any = None) -> None:
+        super().__init__(prefix=prefix, params=params)
+        self.axis = axis
+
+    def _branches(self, x: Any) -> list:
+        return [block(x) for block in self._children.values()]
+
+
+class Concurrent(_ConcurrentMixin, Sequential):
     """Lays `Block` s concurrently: feeds the input to every child and concatenates their
     outputs on `axis`.
 
@@ -42,16 +55,11 @@ class Concurrent(Sequential):
         The axis on which to concatenate the outputs.
     """
 
-    def __init__(self, axis: int = -1, prefix: str | None = None, params: Any = None) -> None:
-        super().__init__(prefix=prefix, params=params)
-        self.axis = axis
-
     def forward(self, x: Any) -> Any:
-        out = [block(x) for block in self._children.values()]
-        return nd.concat(*out, dim=self.axis)
+        return nd.concat(*self._branches(x), dim=self.axis)
 
 
-class HybridConcurrent(HybridSequential):
+class HybridConcurrent(_ConcurrentMixin, HybridSequential):
     """Lays `HybridBlock` s concurrently: feeds the input to every child and concatenates
     their outputs on `axis`.
 
@@ -70,13 +78,8 @@ class HybridConcurrent(HybridSequential):
         The axis on which to concatenate the outputs.
     """
 
-    def __init__(self, axis: int = -1, prefix: str | None = None, params: Any = None) -> None:
-        super().__init__(prefix=prefix, params=params)
-        self.axis = axis
-
-    def hybrid_forward(self, F: Any, x: Any) -> Any:
-        out = [block(x) for block in self._children.values()]
-        return F.concat(*out, dim=self.axis)
+    def hybrid_forward(self, F: Any, x: Any) -> Any:  # noqa: N803
+        return F.concat(*self._branches(x), dim=self.axis)
 
 
 class Identity(HybridBlock):
@@ -129,9 +132,7 @@ class SparseEmbedding(Block):
         return nd.Embedding(x, weight, name="fwd", **self._kwargs)
 
     def __repr__(self) -> str:
-        k = self._kwargs
-        return (f"{self.__class__.__name__}({k['input_dim']} -> {k['output_dim']}, "
-                f"{k['dtype']})")
+        return _embedding_repr(self)
 
 
 class SyncBatchNorm(BatchNorm):
