@@ -20,14 +20,11 @@ import argparse
 import importlib
 import json
 import logging
-import os
-import subprocess
 import sys
 import time
 
 import numpy as np
-
-MXNET_PYTHON = "/tmp/mxref/bin/python"
+from _sides import MXNET_PYTHON, best_of
 
 
 def make_data(samples: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -90,23 +87,11 @@ def main() -> None:
     print(f"MLP 784-512-512-10, SGD momentum 0.9, batch {args.batch}, {args.samples} samples, "
           f"{args.epochs} epochs; best epoch after the first, best of {args.rounds} rounds; "
           f"threads: {threads}")
-    env = dict(os.environ)
-    if args.threads:
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[var] = str(args.threads)
-    sides = [("mxlite", sys.executable)]
-    if os.path.exists(args.mxnet_python):
-        sides.append(("mxnet", args.mxnet_python))
-    best: dict[str, dict] = {}
-    for _ in range(args.rounds):
-        for backend, python in sides:
-            cmd = [python, os.path.abspath(__file__), "--backend", backend, "--backend-only",
-                   "--samples", str(args.samples), "--batch", str(args.batch),
-                   "--epochs", str(args.epochs)]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
-            r = json.loads(out.stdout.strip().splitlines()[-1])
-            if backend not in best or r["samples_per_sec"] > best[backend]["samples_per_sec"]:
-                best[backend] = r
+    args_list = ["--samples", str(args.samples), "--batch", str(args.batch), "--epochs",
+                 str(args.epochs)]
+    best = {k[0]: r for k, r in best_of(__file__, [args_list], args.rounds, args.mxnet_python,
+                                         args.threads, lambda r: (r["backend"],),
+                                         "samples_per_sec").items()}
     results = [best[b] for b in ("mxnet", "mxlite") if b in best]
     for r in results:
         epochs = " ".join(f"{s:.2f}" for s in r["epoch_seconds"])

@@ -22,14 +22,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
-import subprocess
 import sys
 import time
 
 import numpy as np
+from _sides import MXNET_PYTHON, best_of
 
-MXNET_PYTHON = "/tmp/mxref/bin/python"
 TARGETS = {"hybridized": 1.2, "imperative": 1.0}
 
 
@@ -100,25 +98,10 @@ def main() -> None:
     print(f"Gluon MLP 784-512-512-10, SGD momentum 0.9, batch {args.batch}, {args.samples} "
           f"samples, {args.epochs} epochs; best epoch after the first, best of {args.rounds} "
           f"rounds; threads: {threads}")
-    env = dict(os.environ)
-    if args.threads:
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[var] = str(args.threads)
-    sides = [("mxlite", sys.executable)]
-    if os.path.exists(args.mxnet_python):
-        sides.append(("mxnet", args.mxnet_python))
-    best: dict[tuple[str, str], dict] = {}
-    for _ in range(args.rounds):
-        for mode in modes:
-            for backend, python in sides:
-                cmd = [python, os.path.abspath(__file__), "--backend", backend, "--mode", mode,
-                       "--backend-only", "--samples", str(args.samples), "--batch",
-                       str(args.batch), "--epochs", str(args.epochs)]
-                out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
-                r = json.loads(out.stdout.strip().splitlines()[-1])
-                key = (backend, mode)
-                if key not in best or r["samples_per_sec"] > best[key]["samples_per_sec"]:
-                    best[key] = r
+    variants = [["--mode", mode, "--samples", str(args.samples), "--batch", str(args.batch),
+                 "--epochs", str(args.epochs)] for mode in modes]
+    best = best_of(__file__, variants, args.rounds, args.mxnet_python, args.threads,
+                   lambda r: (r["backend"], r["mode"]), "samples_per_sec")
     for mode in modes:
         print(f" {mode}:")
         results = [best[(b, mode)] for b in ("mxnet", "mxlite") if (b, mode) in best]
