@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from mxlite.ops import registry
+import importlib
+
+from mxlite.ops import _families, registry
 
 # MXNet registers no gradient for these: the creation and sampling ops take no inputs to
 # differentiate, and _grad_add, _histogram, argmax_channel and batch_take are declared
-# non-differentiable.
+# non-differentiable. A family adds its own such names in a module-level NO_BACKWARD set.
 NO_BACKWARD = {"_eye", "_linspace", "_random_uniform", "_random_normal", "_random_randint",
                "_grad_add", "_histogram", "argmax_channel", "batch_take"}
+for _name in dir(_families):
+    _mod = getattr(_families, _name)
+    if getattr(_mod, "__name__", "").startswith("mxlite.ops."):
+        NO_BACKWARD |= set(getattr(importlib.import_module(_mod.__name__), "NO_BACKWARD", ()))
 
 
 def test_every_operator_has_a_forward_kernel():
