@@ -30,8 +30,11 @@ from . import initializer as init
 from . import module as mod
 from . import ndarray as nd
 from . import symbol as sym
+from ._alloc import pool_memory as _pool_memory
 from .attribute import AttrScope
 from .base import MXNetError
 from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus
 
 __version__ = "0.1.0"
+
+_pool_memory()

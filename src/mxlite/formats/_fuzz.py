@@ -337,7 +337,8 @@ ENTRIES: dict[str, str] = {
     "model.load_checkpoint(symbol)": "symbol", "model.verify(symbol)": "symbol",
     "compat.load_pickle": "pickle", "compat.load_pickle(path)": "pickle",
     "Updater.set_states": "pickle", "Module.load_optimizer_states": "pickle",
-    "model.verify(pickle)": "pickle",
+    "model.verify(pickle)": "pickle", "Trainer.load_states": "pickle",
+    "gluon.load_parameters": "arrays",
     "NDArray.__setstate__": "record", "pickle.loads(NDArray)": "record",
 }
 
@@ -438,6 +439,7 @@ class Harness:
         self.dir = os.fspath(workdir)
         self.trace_memory = trace_memory
         self._module = None
+        self._gluon = None
         self._golden_symbol: bytes | None = None
         self._golden_params: bytes | None = None
         self.keys: list = []
@@ -471,6 +473,45 @@ class Harness:
                 mod.init_optimizer(optimizer="sgd", optimizer_params={"momentum": 0.9})
             self._module = mod
         return self._module
+
+    def gluon(self):
+        """A Dense(4, in_units=3) block, an SGD Trainer (momentum) over it with one step
+        taken, and a copy of its parameter values, built once."""
+        if self._gluon is None:
+            import numpy as np
+
+            from .. import autograd
+            from ..gluon import Trainer, nn
+            from ..ndarray.ndarray import NDArray
+
+            net = nn.Dense(4, in_units=3, prefix="dense0_")
+            net.initialize()
+            trainer = Trainer(net.collect_params(), "sgd", {"momentum": 0.9})
+            with autograd.record():
+                loss = net(NDArray(np.ones((2, 3), np.float32))).sum()
+            loss.backward()
+            trainer.step(2)
+            kept = {k: p.data().asnumpy().copy() for k, p in net.collect_params().items()}
+            self._gluon = (net, trainer, kept)
+        return self._gluon
+
+    def _gluon_load(self, data: bytes) -> None:
+        import numpy as np
+
+        net, _, kept = self.gluon()
+        params = net.collect_params()
+        try:
+            net.load_parameters(self._path("g.params", data))
+        except MXNetError:
+            changed = [k for k, p in params.items()
+                       if not np.array_equal(p.data().asnumpy(), kept[k], equal_nan=True)]
+            if changed:
+                raise _Escape(f"a refused load changed {changed}") from None
+            raise
+        values = [p.data() for p in params.values()]
+        for k, p in params.items():  # the next input starts from the same block
+            p.set_data(kept[k])
+        self._defer(_touch_arrays, values)
 
     def golden_symbol(self) -> bytes:
         if self._golden_symbol is None:
@@ -550,6 +591,12 @@ class Harness:
             self._defer(_touch_pickled, up.states)
         elif entry == "Module.load_optimizer_states":
             self.module().load_optimizer_states(self._path("x.states", data))
+        elif entry == "gluon.load_parameters":
+            self._gluon_load(data)
+        elif entry == "Trainer.load_states":
+            trainer = self.gluon()[1]
+            trainer.load_states(self._path("t.states", data))
+            self._defer(_touch_pickled, trainer._updaters[0].states)
         elif entry == "NDArray.__setstate__":
             from ..ndarray.ndarray import NDArray
 

@@ -422,11 +422,11 @@ class Trainer:
         self._prepare()
         states = storage.read_bytes(fname, storage_options)
         if self._update_on_kvstore:
-            self._kvstore._updater.set_states(states)
+            self._kvstore._updater.set_states(states, source=str(fname))
             self._optimizer = self._kvstore._updater.optimizer
         else:
             for updater in self._updaters:
-                updater.set_states(states)
+                updater.set_states(states, source=str(fname))
                 updater.optimizer = self._updaters[0].optimizer
             self._optimizer = self._updaters[0].optimizer
         self._optimizer.param_dict = dict(enumerate(self._params))
