@@ -97,6 +97,7 @@ def _module_part(out_dir: str, echo: Callable[[str], object], num_epoch: int) ->
     from . import random as mx_random
 
     mx_random.seed(42)
+    np.random.seed(42)  # NDArrayIter shuffles with numpy, as MXNet does
     x, y = synthetic_data()
     n_train = 4000
     train_iter = io.NDArrayIter(x[:n_train], y[:n_train], batch_size=32, shuffle=True)
@@ -143,6 +144,7 @@ def _gluon_part(out_dir: str, echo: Callable[[str], object], num_epoch: int) -> 
     from . import random as mx_random
 
     mx_random.seed(42)
+    np.random.seed(42)  # NDArrayIter shuffles with numpy, as MXNet does
     x, y = synthetic_data()
     n_train = 4000
     loader = gluon.data.DataLoader(gluon.data.ArrayDataset(x[:n_train], y[:n_train]),

@@ -404,13 +404,6 @@ def _csr_rows(arr: CSRNDArray, rows: np.ndarray) -> CSRNDArray:
                       (len(rows),) + tuple(arr.shape[1:]), arr.context)
 
 
-def _shuffle_order(n: int) -> np.ndarray:
-    """A random permutation of ``range(n)`` from mxlite's generator (``mx.random.seed``)."""
-    from .random import generator
-
-    return generator().permutation(n)
-
-
 class NDArrayIter(DataIter):
     """Iterate over in-memory arrays (NDArray, numpy, CSRNDArray; or lists / dicts of them).
 
@@ -574,10 +567,11 @@ class NDArrayIter(DataIter):
         return 0
 
     def _shuffle_data(self) -> None:
-        order = _shuffle_order(self.num_data)
-        self.idx = self.idx[order]
-        self.data = self._gather(self.data, order)
-        self.label = self._gather(self.label, order)
+        # MXNet's order exactly: numpy's global generator permutes ``idx`` in place, and the
+        # (already shuffled) data is taken in that order, so np.random.seed reproduces MXNet.
+        np.random.shuffle(self.idx)
+        self.data = self._gather(self.data, self.idx)
+        self.label = self._gather(self.label, self.idx)
 
     @staticmethod
     def _gather(sources: list[tuple[str, NDArray]],
