@@ -25,11 +25,13 @@ from . import (
     random,
     symbol,
     util,
+    visualization,
 )
 from . import initializer as init
 from . import module as mod
 from . import ndarray as nd
 from . import symbol as sym
+from . import visualization as viz
 from ._alloc import pool_memory as _pool_memory
 from .attribute import AttrScope
 from .base import MXNetError
