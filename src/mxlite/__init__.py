@@ -11,6 +11,7 @@ from . import (
     callback,
     compat,
     context,
+    engine,
     gluon,
     initializer,
     io,
@@ -18,17 +19,22 @@ from . import (
     metric,
     model,
     module,
+    monitor,
     name,
     ndarray,
     npx,
     optimizer,
+    profiler,
     random,
+    runtime,
     symbol,
+    test_utils,
     util,
     visualization,
 )
 from . import initializer as init
 from . import module as mod
+from . import monitor as mon
 from . import ndarray as nd
 from . import symbol as sym
 from . import visualization as viz
@@ -38,5 +44,40 @@ from .base import MXNetError
 from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus
 
 __version__ = "0.1.0"
+
+from . import random as rnd  # noqa: E402
+from .util import (  # noqa: E402
+    is_np_array,
+    is_np_shape,
+    np_array,
+    np_shape,
+    set_np_shape,
+    use_np,
+    use_np_shape,
+)
+
+# MXNet 1.9.1 namespaces mxlite does not provide, and what they were.
+_NOT_IN_MXLITE = {
+    "numpy": "MXNet's NumPy-compatible array interface; use numpy itself, or mx.nd",
+    "np": "MXNet's NumPy-compatible array interface; use numpy itself, or mx.nd",
+    "rnn": "the legacy symbolic RNN cells and BucketSentenceIter; use mx.gluon.rnn",
+    "rtc": "runtime-compiled CUDA kernels",
+    "torch": "the Torch plugin",
+    "th": "the Torch plugin",
+    "notebook": "the Jupyter training-progress callbacks",
+    "library": "loading compiled operator libraries",
+    "tvmop": "TVM-generated operators",
+    "symbol_doc": "the generated operator documentation",
+    "log": "MXNet's logging helpers; use the logging module",
+    "amp": "automatic mixed precision (a GPU feature)",
+}
+
+
+def __getattr__(attr: str):
+    if attr in _NOT_IN_MXLITE:
+        from .base import MissingFeatureError
+
+        raise MissingFeatureError(f"mx.{attr} ({_NOT_IN_MXLITE[attr]}) is not in mxlite")
+    raise AttributeError(f"module 'mxlite' has no attribute {attr!r}")
 
 _pool_memory()

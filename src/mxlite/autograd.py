@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from time import perf_counter_ns
 from typing import Any
 
 import numpy as np
 
+from . import profiler as _profiler
 from .base import MXNetError, NotSupportedError
 
 __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
@@ -190,7 +192,12 @@ def _record_op(op: Any, attrs: Any, arrays: Sequence[Any], ins: list, outs: list
         # Backward runs in backward's own mode (``train_mode``), as MXNet's does: BatchNorm
         # recorded in predict mode and differentiated in train mode takes the batch formula.
         octx.is_train = _STATE.training
-        return op.backward(attrs, ogs, ins, outs, octx)
+        if not _profiler._ACTIVE["imperative"]:
+            return op.backward(attrs, ogs, ins, outs, octx)
+        t0 = perf_counter_ns()
+        igs = op.backward(attrs, ogs, ins, outs, octx)
+        _profiler.record_op("_backward_" + op.name, t0)
+        return igs
 
     if op.backward is None:
         back = _no_gradient(op.name)  # recorded so the error names the operator

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["MXNetError", "NotSupportedError"]
+__all__ = ["MXNetError", "NotSupportedError", "MissingFeatureError"]
 
 
 class MXNetError(RuntimeError):
@@ -15,3 +15,8 @@ class MXNetError(RuntimeError):
 
 class NotSupportedError(MXNetError):
     """A valid request that this build cannot serve (a missing optional backend, say)."""
+
+
+class MissingFeatureError(NotSupportedError, AttributeError):
+    """An MXNet attribute or namespace that mxlite does not have. Also an AttributeError, so
+    ``hasattr`` and ``getattr(mod, name, default)`` treat it as absent."""

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from time import perf_counter_ns
 from typing import Any
 
 import numpy as np
 
+from . import profiler as _profiler
 from . import random as _random
 from .base import MXNetError
 from .context import Context, current_context
@@ -394,6 +396,7 @@ class Executor:
         ctxs: list | None = [] if keep else None
         monitor = self._monitor
         refcount = sys.getrefcount
+        timed = _profiler._ACTIVE["symbolic"]
         ins: list = []
         for st in plan.steps:
             ins = [vals[s] for s in st.ins]
@@ -416,11 +419,14 @@ class Executor:
             if fwd is None:
                 raise MXNetError(f"operator {st.op.name} (node {st.node.name!r}) has no "
                                  "forward kernel in mxlite yet")
+            t0 = perf_counter_ns() if timed else 0
             try:
                 outs = fwd(ins, ctx) if st.run is not None else fwd(st.attrs, ins, ctx)
             except (MXNetError, ValueError, IndexError, KeyError) as e:
                 raise MXNetError(f"Error in operator {st.node.name} ({st.op.name}): {e}") \
                     from None
+            if timed:
+                _profiler.record_op(st.op.name, t0)
             for s, v in zip(st.outs, outs):
                 vals[s] = v
             outs = v = None  # keep reference counts exact for the next step's check
@@ -527,6 +533,7 @@ class Executor:
                                      f"{self._output_names[k]!r} has {np.shape(vals[s])}")
             acc(s, g)
 
+        timed = _profiler._ACTIVE["symbolic"]
         for i in range(len(plan.steps) - 1, -1, -1):
             if not step_need[i]:
                 continue
@@ -542,8 +549,11 @@ class Executor:
             ins = [vals[s] for s in st.ins]
             ctxs[i].need_grad = tuple(need[s] for s in st.ins)
             ctxs[i].is_train = is_train  # backward's own mode, as MXNet runs it
+            t0 = perf_counter_ns() if timed else 0
             try:
                 igs = st.op.backward(st.attrs, ogs, ins, outs, ctxs[i])
+                if timed:
+                    _profiler.record_op("_backward_" + st.op.name, t0)
             except MXNetError as e:
                 raise MXNetError(f"Error in operator {st.node.name} ({st.op.name}) backward: "
                                  f"{e}") from None

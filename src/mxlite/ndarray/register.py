@@ -16,11 +16,13 @@ A single visible output is returned as an NDArray, several as a list.
 
 from __future__ import annotations
 
+from time import perf_counter_ns
 from typing import Any
 
 import numpy as np
 
 from .. import autograd as _ag
+from .. import profiler as _profiler
 from .. import random as _random
 from ..base import MXNetError
 from ..context import Context, current_context
@@ -96,10 +98,14 @@ def invoke(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
     state = _ag._STATE
     octx = OpContext(state.training, _random.generator())
     ins = [_dense(a) for a in arrays]
+    timed = _profiler._ACTIVE["imperative"]
+    t0 = perf_counter_ns() if timed else 0
     try:
         outs = op.forward(attrs, ins, octx)
     except (ValueError, IndexError, KeyError) as e:
         raise MXNetError(f"{func_name} ({op.name}): {e}") from None
+    if timed:
+        _profiler.record_op(op.name, t0)
     if isinstance(ctx, Context):
         where = ctx
     elif arrays:

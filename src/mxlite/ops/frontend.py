@@ -93,8 +93,15 @@ class Frontend:
         def __getattr__(attr: str) -> Any:
             fn = self.lookup(attr, module_globals, prefix)
             if fn is None:
-                raise AttributeError(f"module {module_globals['__name__']!r} has no attribute "
-                                     f"{attr!r}")
+                from ._mxnet_names import NAMES
+
+                where = module_globals["__name__"]
+                if prefix + attr in NAMES or (not prefix and attr in NAMES):
+                    from ..base import MissingFeatureError
+
+                    raise MissingFeatureError(f"{where}.{attr}: operator {prefix + attr!r} of "
+                                              "MXNet 1.9.1 is not implemented in mxlite yet")
+                raise AttributeError(f"module {where!r} has no attribute {attr!r}")
             return fn
 
         def __dir__() -> list[str]:

@@ -463,8 +463,17 @@ def get(name: str) -> Op:
     """The entry for a name or alias; MXNetError if there is none."""
     op = find(name)
     if op is None:
-        raise MXNetError(f"unknown operator {name!r}")
+        raise MXNetError(f"unknown operator {name!r} ({unknown_reason(name)})")
     return op
+
+
+def unknown_reason(name: str) -> str:
+    """Why ``name`` has no entry: an MXNet operator mxlite lacks, or no MXNet operator."""
+    from ._mxnet_names import NAMES
+
+    if name in NAMES:
+        return "an operator of MXNet 1.9.1 that mxlite does not implement yet"
+    return "not in mxlite's operator registry, nor an operator of MXNet 1.9.1"
 
 
 def all_ops() -> dict[str, Op]:

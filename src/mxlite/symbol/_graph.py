@@ -355,8 +355,8 @@ def compose(heads: list[Entry], args: list[list[Entry]], kwargs: dict[str, list[
 
 def _unknown_op(op_name: str, name: str, where: str) -> MXNetError:
     at = f"{where}: " if where else ""
-    return MXNetError(f"{at}node {name!r}: unknown operator {op_name!r} (not in mxlite's "
-                      "operator registry)")
+    return MXNetError(f"{at}node {name!r}: unknown operator {op_name!r} "
+                      f"({registry.unknown_reason(op_name)})")
 
 
 def from_json(text: str | bytes, where: str = "") -> list[Entry]:
