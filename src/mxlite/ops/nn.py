@@ -1357,6 +1357,9 @@ def _upsampling_inputs(a: Attrs):
 
 
 def _upsampling_shape(attrs: Attrs, ins: list, outs: list):
+    for p in ("scale", "num_args"):  # MXNet's lower bounds
+        if getattr(attrs, p) < 1:
+            raise fail(attrs, f"{p}={getattr(attrs, p)} must be at least 1")
     names = attrs.op.list_inputs(attrs)
     d = ins[0]
     if d is None:
@@ -1400,6 +1403,8 @@ def _nearest_factors(attrs: Attrs, inputs: list) -> list[int]:
 
 
 def _upsampling_forward(attrs, inputs, ctx):
+    # imperative calls skip inference, which is where mismatched inputs are named
+    attrs.op.shapes(attrs, [a.shape for a in inputs])
     x = inputs[0]
     if attrs.sample_type == "bilinear":
         w = inputs[1]
@@ -1446,6 +1451,8 @@ declare(
             "multi_input_mode": P(enum("concat", "sum"), "concat"), "num_args": P(INT),
             "workspace": P(INT, 512)},
     inputs=_upsampling_inputs, key_var_num_args="num_args",
+    # MXNet gives the second input variable, whatever the sample_type, a bilinear initializer
+    input_var_attrs={n: {"__init__": '["bilinear", {}]'} for n in ("weight", "arg1")},
     infer_shape=_upsampling_shape, forward=_upsampling_forward, backward=_upsampling_backward,
 )
 

@@ -4,8 +4,8 @@
 In MXNet 1.9.1 :class:`Identity` and the concatenating containers (:class:`Concurrent`,
 :class:`HybridConcurrent`) live here, not in ``gluon.nn``. Every computation is a registry
 operator called through ``F`` (``concat``, ``reshape``, ``transpose``, ``swapaxes``,
-``Embedding``). :class:`SyncBatchNorm` needs ``_contrib_SyncBatchNorm``, which mxlite's
-registry does not have: it builds, and running it raises :class:`MXNetError`.
+``Embedding``). :class:`SyncBatchNorm` runs ``_contrib_SyncBatchNorm``; mxlite has one
+device, so its statistics are the batch's, as BatchNorm's are.
 """
 
 from __future__ import annotations
@@ -184,12 +184,7 @@ class SyncBatchNorm(BatchNorm):
         return max(context.num_gpus(), 1)
 
     def _batch_norm(self, F: Any) -> Any:
-        fn = getattr(getattr(F, "contrib", None), "SyncBatchNorm", None)
-        if fn is None:
-            raise MXNetError(f"{self.name}: SyncBatchNorm needs the operator "
-                             "_contrib_SyncBatchNorm, which mxlite's operator registry does not "
-                             "have; on one device use nn.BatchNorm, which computes the same")
-        return fn
+        return F.contrib.SyncBatchNorm
 
 
 def _factors(cls: str, factor: Any, n: int) -> tuple[int, ...]:
