@@ -16,7 +16,7 @@ from conftest import DATA
 
 import mxlite as mx
 from mxlite import autograd, gluon
-from mxlite.base import MXNetError, NotSupportedError
+from mxlite.base import MXNetError
 from mxlite.compat import load_pickle
 
 TRAIN = DATA / "gluon" / "train"
@@ -330,15 +330,25 @@ def test_two_contexts_states_round_trip_and_set_data_resyncs_the_store(tmp_path)
     np.testing.assert_array_equal(t2._kvstore._updater.states[0].asnumpy(), mom)
 
 
-def test_distributed_kvstores_and_compression_are_refused():
+def test_dist_kvstore_in_one_process_and_compression_on_two_contexts():
     ctxs = [mx.cpu(0), mx.cpu(1)]
     w = _param("w", [1.0], ctx=ctxs)
     for c in ctxs:
         _linear_loss(w, mx.nd.ones(1, ctx=c), ctx=c)
-    with pytest.raises(NotSupportedError, match="dist_sync"):
-        gluon.Trainer([w], "sgd", kvstore="dist_sync").step(1)
-    with pytest.raises(NotSupportedError, match="gradient compression"):
-        gluon.Trainer([w], "sgd", compression_params={"type": "2bit", "threshold": 0.5}).step(1)
+    # A distributed store outside mpiexec is one worker (mpi4py is in the test extras).
+    t = gluon.Trainer([w], "sgd", kvstore="dist_sync")
+    t.step(1)
+    assert t._kvstore.type == "dist_sync" and t._distributed
+    assert t._kvstore.num_workers == 1 and t._update_on_kvstore
+    # 'local' refuses compression as MXNet does; 'device' (the default) takes it.
+    with pytest.raises(MXNetError, match="Gradient compression is not supported"):
+        gluon.Trainer([w], "sgd", kvstore="local",
+                      compression_params={"type": "2bit", "threshold": 0.5}).step(1)
+    for c in ctxs:
+        _linear_loss(w, mx.nd.ones(1, ctx=c), ctx=c)
+    t = gluon.Trainer([w], "sgd", compression_params={"type": "2bit", "threshold": 0.5})
+    t.step(1)
+    assert t._kvstore._compression is not None
     with pytest.raises(ValueError, match="kvstore must be KVStore, str or None"):
         gluon.Trainer([w], "sgd", kvstore=3).step(1)
     # One context needs no store: compression is ignored, as in MXNet.

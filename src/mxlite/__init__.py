@@ -15,6 +15,7 @@ from . import (
     gluon,
     initializer,
     io,
+    kvstore,
     lr_scheduler,
     metric,
     model,
@@ -33,6 +34,7 @@ from . import (
     visualization,
 )
 from . import initializer as init
+from . import kvstore as kv
 from . import module as mod
 from . import monitor as mon
 from . import ndarray as nd

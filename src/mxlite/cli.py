@@ -372,6 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--storage-option", action="append", metavar="KEY=VALUE",
                    help="fsspec storage option for URIs (repeatable)")
     p.set_defaults(func=_cmd_convert)
+    from .tools import launch
+
+    launch.add_parser(sub)
     return parser
 
 

@@ -319,3 +319,12 @@ def _verify(path: str, storage_options: Options) -> list[str]:
         return _verify_pickle(path, data, suffix == ".states")
     return [f"{path}: unknown kind of file: not an NDArray file (magic 0x112), symbol JSON or "
             "pickle"]
+
+
+# MXNet's kvstore helpers live in mx.model; scripts and FeedForward reach them here.
+from .kvstore.updates import (  # noqa: E402,F401
+    _create_kvstore,
+    _initialize_kvstore,
+    _update_params,
+    _update_params_on_kvstore,
+)

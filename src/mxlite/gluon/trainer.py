@@ -8,13 +8,13 @@ by sorted name when a dict / ParameterDict is given, and the optimizer sees them
 ``param_dict`` (so each Parameter's ``lr_mult`` and ``wd_mult`` apply, read at every update).
 ``save_states`` / ``load_states`` write and read MXNet's ``.states`` pickle byte for byte.
 
-Key-value stores: this is one process. As in MXNet, parameters on a single context use no
-kvstore at all whatever ``kvstore`` says ('device', 'local', None, ...). With several contexts
-MXNet creates a local store: mxlite uses ``mx.kv`` when that module exists, else a built-in
-single-process store with the same semantics (gradients summed over contexts; with
-``update_on_kvstore`` the store keeps its own copy of each weight, updates it once per step
-with its own updater on device 0, and copies it back to every context). Distributed stores
-('dist_*') and gradient compression need real communication and are refused.
+Key-value stores (``mx.kv``): as in MXNet, parameters on a single context of a single process
+use no kvstore whatever ``kvstore`` says ('device', 'local', None, ...). With several contexts
+a local store sums the gradients over contexts; with ``update_on_kvstore`` the store keeps its
+own copy of each weight, updates it once per step with its own updater and copies it back to
+every context. A ``'dist_*'`` (or ``'horovod'``) store sums over the processes of an MPI job
+too (see :mod:`mxlite.kvstore.dist`); as in MXNet 1.9.1, ``step(batch_size)`` normalizes by
+the ``batch_size`` given, so pass the global batch size for the mean over all workers.
 
 Stale gradients: autograd sets ``_fresh_grad`` on a Parameter's value when a backward writes
 its gradient; ``step`` refuses a Parameter whose gradient was not refreshed since the last
@@ -26,16 +26,14 @@ Storage types: mxlite's Parameters hold values and gradients densely whatever ``
 
 from __future__ import annotations
 
-import importlib
-import math
-import os
 from collections.abc import Mapping
 from typing import Any
 
 from .. import optimizer as opt
 from .. import storage
-from ..base import MXNetError, NotSupportedError
-from ..context import cpu
+from ..base import MXNetError
+from ..kvstore import KVStoreBase
+from ..kvstore import updates as kvs_updates
 from .parameter import Parameter, ParameterDict
 
 __all__ = ["Trainer"]
@@ -56,97 +54,15 @@ class TrainerStateError(MXNetError, UserWarning):
     """The optimizer is missing (MXNet raises ``UserWarning``)."""
 
 
-def _kvstore_module() -> Any:
-    """``mxlite.kvstore`` when it exists (it provides ``create`` and ``KVStoreBase``)."""
-    try:
-        return importlib.import_module("mxlite.kvstore")
-    except ImportError:
-        return None
-
-
-class _LocalStore:
-    """The part of MXNet's single-machine 'local' / 'device' KVStore a Trainer uses.
-
-    ``pushpull`` sums the pushed arrays; with an optimizer set (``set_optimizer``), the sum
-    updates the stored weight (on cpu(0), where MXNet pins it) and the weight is pulled into
-    ``out``, else the sum itself is.
-    """
-
-    def __init__(self, name: str):
-        self.type = name
-        self._store: dict[int, Any] = {}
-        self._updater: opt.Updater | None = None
-
-    @staticmethod
-    def is_capable(capability: str) -> bool:
-        return capability == "optimizer"
-
-    def set_optimizer(self, optimizer: opt.Optimizer) -> None:
-        self._updater = opt.get_updater(optimizer)
-
-    def set_gradient_compression(self, compression_params: Mapping) -> None:
-        raise NotSupportedError(f"gradient compression ({dict(compression_params)!r}) is not "
-                                "supported by mxlite's single-process store")
-
-    def init(self, key: int, value: Any) -> None:
-        self._store[key] = value.copyto(cpu(0))
-
-    def broadcast(self, key: int, value: Any, out: list) -> None:
-        self.init(key, value)
-        for o in out:
-            self._store[key].copyto(o)
-
-    def pushpull(self, key: int, value: list, out: list | None = None,
-                 priority: int = 0) -> None:
-        from .. import ndarray as nd
-
-        merged = nd.add_n(*(v.copyto(cpu(0)) for v in value)) if len(value) > 1 \
-            else value[0].copyto(cpu(0))
-        if self._updater is not None:
-            stored = self._store[key]
-            self._updater(key, merged, stored)
-            src = stored
-        else:
-            src = merged
-        for o in (value if out is None else out):
-            o[:] = src
-
-
 def _create_kvstore(kvstore: Any, num_device: int, params: list[Parameter]
                     ) -> tuple[Any, bool]:
-    """MXNet's ``model._create_kvstore``: the store to use and whether to update on it."""
-    update_on_kvstore = bool(int(os.getenv("MXNET_UPDATE_ON_KVSTORE", "1")))
-    kvs = _kvstore_module()
-    if kvstore is None:
-        kv = None
-    elif isinstance(kvstore, str):
-        if num_device == 1 and "dist" not in kvstore:
-            kv = None  # one device in one process: nothing to reduce
-        elif "dist" in kvstore or kvstore in ("horovod", "byteps"):
-            raise NotSupportedError(f"kvstore '{kvstore}': distributed training needs several "
-                                    "processes; mxlite trains in one")
-        elif kvs is not None:
-            kv = kvs.create(kvstore)
-        elif kvstore in ("local", "device", "nccl") or kvstore.startswith("local_"):
-            kv = _LocalStore(kvstore)
-        else:
-            raise TrainerValueError(f"Trainer: unknown kvstore type '{kvstore}'")
-        if kv is not None and kvstore == "local":
-            # MXNet keeps big weights off the local store.
-            sizes = [math.prod(p.shape) for p in params if p.shape]
-            if sizes and max(sizes) > 1024 * 1024 * 16:
-                update_on_kvstore = False
-    elif isinstance(kvstore, _LocalStore) or (
-            kvs is not None and isinstance(kvstore, getattr(kvs, "KVStoreBase", ()))):
-        kv = kvstore
-    else:
-        raise TrainerValueError(f"kvstore must be KVStore, str or None, got "
-                                f"{type(kvstore).__name__}")
-    if kv is None:
-        update_on_kvstore = False
-    else:
-        update_on_kvstore &= bool(kv.is_capable("optimizer"))
-    return kv, update_on_kvstore
+    """MXNet's ``model._create_kvstore`` (bad types raise a ``ValueError``)."""
+    try:
+        return kvs_updates._create_kvstore(kvstore, num_device, params)
+    except MXNetError as e:
+        if isinstance(kvstore, (str, KVStoreBase)) or kvstore is None:
+            raise
+        raise TrainerValueError(str(e)) from None
 
 
 class Trainer:
@@ -165,7 +81,8 @@ class Trainer:
     kvstore : str or KVStore, default 'device'
         How gradients are reduced over several contexts. One context uses no kvstore.
     compression_params : dict, optional
-        Gradient compression for a kvstore; refused when a kvstore is in use (single process).
+        Gradient compression (``{'type': '2bit', 'threshold': 0.5}``) for the kvstore in use
+        (none is used on one context).
     update_on_kvstore : bool, optional
         Whether the kvstore applies the updates. None chooses as MXNet does (the
         ``MXNET_UPDATE_ON_KVSTORE`` environment variable, default 1, when a kvstore is used).
@@ -246,7 +163,12 @@ class Trainer:
         config = self._kvstore_params
         kvstore, update_on_kvstore = _create_kvstore(config["kvstore"], len(self._contexts),
                                                      self._params)
-        self._distributed = False
+        self._distributed = kvstore is not None and "dist" in kvstore.type
+        if self._distributed and "async" in kvstore.type:
+            update_on_kvstore = True
+            if config["update_on_kvstore"] is False:
+                raise TrainerValueError("Please set update_on_kvstore=True when training in "
+                                        "async mode.")
         if config["update_on_kvstore"] is not None:
             update_on_kvstore = bool(config["update_on_kvstore"])
         if update_on_kvstore and kvstore is None:

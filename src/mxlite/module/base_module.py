@@ -296,8 +296,10 @@ class BaseModule:
         eval_metric : str or EvalMetric
             The training metric (default ``'acc'``).
         epoch_end_callback, batch_end_callback : callable or list of callables
-        kvstore : str or None
-            ``'local'`` (default), ``'device'`` or None: on one device all update in place.
+        kvstore : str, KVStore or None
+            ``'local'`` (default), ``'device'``, ``'dist_sync'`` ..., a store, or None: one
+            device in one process updates in place; several devices or workers reduce
+            through the store (see ``init_optimizer``).
         optimizer : str or Optimizer
         optimizer_params : dict or pairs
             Constructor arguments of the optimizer (default learning rate 0.01).

@@ -1,14 +1,23 @@
-"""``Module``: a Symbol bound to one executor, with parameters, an optimizer and checkpoints
-(MXNet 1.9.1's ``mxnet.module.Module`` on one device).
+"""``Module``: a Symbol bound to one executor per device, with parameters, an optimizer and
+checkpoints (MXNet 1.9.1's ``mxnet.module.Module``).
 
-The executor's arrays are the working parameters: ``update`` hands them with their gradients
+The executors' arrays are the working parameters: ``update`` hands them with their gradients
 straight to the optimizer's in-place numpy updates, and nothing is copied per batch except the
 batch itself into the bound data and label arrays. ``get_params`` copies the working arrays
-into the module's own ``arg_params`` / ``aux_params`` (so those are never the executor's).
+(with several devices, their mean, as MXNet's executor group) into the module's own
+``arg_params`` / ``aux_params`` (so those are never the executors').
 
-On one device MXNet does not create a KVStore for ``kvstore='local'`` (or ``'device'``): the
-updates run locally, with parameter ``i`` (in ``list_arguments`` order, inputs left out) as
-optimizer index ``i``; which index owns which ``.states`` entry follows from that.
+Several contexts (``context=[mx.cpu(0), mx.cpu(1)]``, or gpu labels) are MXNet's
+DataParallelExecutorGroup: each batch is cut along its batch axis in proportion to
+``work_load_list`` (MXNet's rounding), every device runs forward / backward on its slice, the
+gradients are summed through the kvstore, and ``get_outputs`` concatenates the devices'
+outputs. A ``dist_*`` kvstore adds the other workers of an MPI job (:mod:`mxlite.kvstore`).
+
+On one device in one process MXNet does not create a KVStore for ``kvstore='local'`` (or
+``'device'``): the updates run locally, with parameter ``i`` (in ``list_arguments`` order,
+inputs left out) as optimizer index ``i * num_device + k`` for device ``k``; with the updates
+on a kvstore the index is the parameter's name. Which index owns which ``.states`` entry
+follows from that.
 """
 
 from __future__ import annotations
@@ -25,6 +34,12 @@ from ..base import MXNetError, NotSupportedError
 from ..context import Context, cpu
 from ..initializer import InitDesc
 from ..io import DataBatch, DataDesc
+from ..kvstore.updates import (
+    _create_kvstore,
+    _initialize_kvstore,
+    _update_params,
+    _update_params_on_kvstore,
+)
 from ..model import load_checkpoint
 from ..ndarray.ndarray import NDArray
 from .base_module import (
@@ -60,7 +75,7 @@ def _copy_into(dst: NDArray, src: Any, name: str) -> None:
 
 
 class Module(BaseModule):
-    """A module over one Symbol on one device.
+    """A module over one Symbol on one device or several (data parallelism).
 
     Parameters
     ----------
@@ -68,15 +83,18 @@ class Module(BaseModule):
     data_names, label_names : sequence of str
         The symbol's arguments fed from the data and the labels of a batch.
     logger : Logger
-    context : Context or list of one Context
+    context : Context or list of Context
+        One executor per context; a batch is split over them.
     work_load_list : list of number, optional
-        One entry (one device).
+        One positive number per context: the shares of each batch (default equal).
     fixed_param_names : sequence of str, optional
         Parameters never updated (bound with ``grad_req='null'``).
     state_names : sequence of str, optional
         Arguments that are states set by ``set_states`` (not parameters, not fed by batches).
-    group2ctxs, compression_params
-        Accepted for compatibility; one device makes them moot.
+    group2ctxs
+        Accepted for compatibility (mxlite places every array on the host).
+    compression_params : dict, optional
+        Gradient compression for the kvstore (``{'type': '2bit', 'threshold': 0.5}``).
     """
 
     def __init__(self, symbol: Any, data_names: Any = ("data",),
@@ -90,16 +108,18 @@ class Module(BaseModule):
         if isinstance(context, Context):
             context = [context]
         context = list(context)
-        if len(context) != 1:
-            raise NotSupportedError(f"Module: mxlite runs on one device; got contexts "
-                                    f"{context} (data parallelism over several is not "
-                                    "supported)")
+        if not context or not all(isinstance(c, Context) for c in context):
+            raise ModuleValueError(f"Module: context must be a Context or a non-empty list of "
+                                   f"Contexts, got {context!r}")
         self._context = context
         if work_load_list is None:
             work_load_list = [1] * len(context)
         if len(work_load_list) != len(context):
             raise ModuleValueError(f"work_load_list has {len(work_load_list)} entries for "
                                    f"{len(context)} contexts")
+        if not all(isinstance(w, (int, float)) and w > 0 for w in work_load_list):
+            raise ModuleValueError(f"work_load_list must hold positive numbers, got "
+                                   f"{work_load_list!r}")
         self._work_load_list = work_load_list
         self._group2ctxs = group2ctxs
         self._symbol = symbol
@@ -135,7 +155,9 @@ class Module(BaseModule):
         self._grad_req: Any = None
 
         self._exec: Any = None
-        self._default_exec: Any = None
+        self._execs: list = []
+        self._slices: list[slice] = []
+        self._default_execs: list | None = None
         self._data_shapes: list[DataDesc] | None = None
         self._label_shapes: list[DataDesc] | None = None
         self._batch_size: int | None = None
@@ -151,6 +173,12 @@ class Module(BaseModule):
         self._update_index: list[int] = []
         self._update_weights: list[NDArray] = []
         self._update_grads: list[NDArray] = []
+        # The same, per device (MXNet's executor group): [device][input], [param][device].
+        self._dev_data: list[list[NDArray]] = []
+        self._dev_labels: list[list[NDArray] | None] = []
+        self._param_blocks: list[list[NDArray]] = []
+        self._grad_blocks: list[list[NDArray | None]] = []
+        self._aux_blocks: list[list[NDArray]] = []
 
     # -- checkpoints ----------------------------------------------------------------------
 
@@ -192,7 +220,9 @@ class Module(BaseModule):
     def _reset_bind(self) -> None:
         self.binded = False
         self._exec = None
-        self._default_exec = None
+        self._execs = []
+        self._slices = []
+        self._default_execs = None
         self._data_shapes = None
         self._label_shapes = None
         self._batch_size = None
@@ -235,8 +265,11 @@ class Module(BaseModule):
     def output_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
         """``(name, shape)`` of each output."""
         self._check_bound("output_shapes")
+        if len(self._execs) == 1:
+            return [(name, tuple(out.shape)) for name, out in
+                    zip(self._output_names, self._exec.outputs)]
         return [(name, tuple(out.shape)) for name, out in
-                zip(self._output_names, self._exec.outputs)]
+                zip(self._output_names, self.get_outputs())]
 
     # -- parameters ------------------------------------------------------------------------
 
@@ -296,8 +329,9 @@ class Module(BaseModule):
             _impl(InitDesc(name, attrs.get(name, None)), arr, aux_params)
         self.params_initialized = True
         self._params_dirty = False
-        self._exec.copy_params_from(self._arg_params, self._aux_params,
-                                    allow_extra_params=allow_extra)
+        for ex in self._execs:
+            ex.copy_params_from(self._arg_params, self._aux_params,
+                                allow_extra_params=allow_extra)
 
     def set_params(self, arg_params: dict, aux_params: dict, allow_missing: bool = False,
                    force_init: bool = True, allow_extra: bool = False) -> None:
@@ -316,14 +350,20 @@ class Module(BaseModule):
                           "set_params call ignored.", stacklevel=2)
             return
         self._check_bound("set_params")
-        self._exec.copy_params_from(arg_params, aux_params, allow_extra_params=allow_extra)
+        for ex in self._execs:
+            ex.copy_params_from(arg_params, aux_params, allow_extra_params=allow_extra)
         self._params_dirty = True  # the module's copies no longer match the executor
         self.params_initialized = True
 
     def _sync_params_from_devices(self) -> None:
-        for params, names, arrays in ((self._arg_params, self._param_names, self._param_arrays),
-                                      (self._aux_params, self._aux_names, self._aux_arrays)):
-            for name, arr in zip(names, arrays):
+        from .. import ndarray as nd
+
+        n = len(self._execs)
+        for params, names, blocks in ((self._arg_params, self._param_names, self._param_blocks),
+                                      (self._aux_params, self._aux_names, self._aux_blocks)):
+            for name, block in zip(names, blocks):
+                # MXNet's executor group: the mean over the devices' copies.
+                arr = block[0] if n == 1 else nd.add_n(*block) / n
                 dst = params.get(name)
                 if dst is None:  # set with allow_missing: the module had no copy yet
                     params[name] = NDArray(arr._data.copy(), arr.context)
@@ -370,15 +410,19 @@ class Module(BaseModule):
         self._data_shapes, self._label_shapes = _parse_data_desc(
             self.data_names, self.label_names, data_shapes, label_shapes)
 
-        shared_exec = None
+        shared_execs = None
         if shared_module is not None:
             if not (isinstance(shared_module, Module) and shared_module.binded
                     and shared_module.params_initialized):
                 raise MXNetError("bind: shared_module must be a bound Module with initialized "
                                  "parameters")
-            shared_exec = shared_module._exec
+            if len(shared_module._execs) != len(self._context):
+                raise MXNetError(f"bind: shared_module runs on {len(shared_module._execs)} "
+                                 f"devices, this module on {len(self._context)}")
+            shared_execs = shared_module._execs
 
-        self._exec = self._bind_exec(self._data_shapes, self._label_shapes, shared_exec)
+        self._execs = self._bind_execs(self._data_shapes, self._label_shapes, shared_execs)
+        self._exec = self._execs[0]
         self._collect_arrays()
 
         if shared_module is not None:
@@ -386,14 +430,15 @@ class Module(BaseModule):
             self._arg_params = shared_module._arg_params
             self._aux_params = shared_module._aux_params
         elif self.params_initialized:
-            # Re-binding (or Module.load): the known parameters go to the new executor.
-            self._exec.copy_params_from(self._arg_params, self._aux_params)
+            # Re-binding (or Module.load): the known parameters go to the new executors.
+            for ex in self._execs:
+                ex.copy_params_from(self._arg_params, self._aux_params)
         else:
             if self._arg_params is not None or self._aux_params is not None:
                 raise MXNetError("bind: parameters exist but are not marked initialized")
-            self._arg_params = {name: NDArray(np.zeros_like(a._data), a.context)
+            self._arg_params = {name: NDArray(np.zeros_like(a._data), cpu())
                                 for name, a in zip(self._param_names, self._param_arrays)}
-            self._aux_params = {name: NDArray(np.zeros_like(a._data), a.context)
+            self._aux_params = {name: NDArray(np.zeros_like(a._data), cpu())
                                 for name, a in zip(self._aux_names, self._aux_arrays)}
         if shared_module is not None and shared_module.optimizer_initialized:
             self.borrow_optimizer(shared_module)
@@ -443,8 +488,9 @@ class Module(BaseModule):
             size = b
         return size
 
-    def _bind_exec(self, data_shapes: list[DataDesc], label_shapes: list[DataDesc] | None,
-                   shared_exec: Any) -> Any:
+    def _bind_execs(self, data_shapes: list[DataDesc], label_shapes: list[DataDesc] | None,
+                    shared_execs: list | None) -> list:
+        """One executor per context, each bound for its slice of the batch."""
         self._batch_size = self._batch_axis_size(data_shapes)
         if label_shapes is not None:
             label_batch = self._batch_axis_size(label_shapes)
@@ -452,7 +498,7 @@ class Module(BaseModule):
                     and label_batch != self._batch_size):
                 raise MXNetError(f"all data must have the same batch size: batch_size = "
                                  f"{self._batch_size}, but the labels have {label_batch}")
-        input_shapes = {d.name: d.shape for d in data_shapes}
+        self._slices = self._split_batch(self._batch_size)
         input_types = {d.name: d.dtype for d in data_shapes}
         attrs = self._symbol.attr_dict()
         for name in self._symbol.list_inputs():
@@ -460,28 +506,74 @@ class Module(BaseModule):
             if name in input_types and dt is not None and dt != "-1":
                 input_types[name] = _NP_DTYPES.get(int(dt), input_types[name])
         if label_shapes is not None:
-            input_shapes.update({d.name: d.shape for d in label_shapes})
             input_types.update({d.name: d.dtype for d in label_shapes})
-        return _simple_bind(self._symbol, self._context[0],
-                            grad_req=self._grad_reqs([d.name for d in data_shapes]),
-                            type_dict=input_types, shared_exec=shared_exec, **input_shapes)
+        grad_req = self._grad_reqs([d.name for d in data_shapes])
+        execs = []
+        for k, ctx in enumerate(self._context):
+            input_shapes = self._device_shapes(data_shapes, label_shapes, k)
+            execs.append(_simple_bind(self._symbol, ctx, grad_req=grad_req,
+                                      type_dict=input_types,
+                                      shared_exec=None if shared_execs is None
+                                      else shared_execs[k], **input_shapes))
+        return execs
+
+    def _split_batch(self, batch_size: int | None) -> list[slice]:
+        """MXNet's ``_split_input_slice``: the batch cut by ``work_load_list`` (rounded)."""
+        if len(self._context) == 1:
+            return [slice(0, batch_size)]
+        if batch_size is None:
+            raise MXNetError("Module: several contexts need inputs with a batch axis to split")
+        total = sum(self._work_load_list)
+        counts = [round(w * batch_size / total) for w in self._work_load_list]
+        if sum(counts) < batch_size:
+            counts[-1] += batch_size - sum(counts)
+        slices = []
+        end = 0
+        for count in counts:
+            begin = min(end, batch_size)
+            end = min(begin + count, batch_size)
+            if begin >= end:
+                raise MXNetError(f"Too many slices: the batch of {batch_size} split by "
+                                 f"work_load_list {self._work_load_list} leaves a device "
+                                 "without data")
+            slices.append(slice(begin, end))
+        return slices
+
+    def _device_shapes(self, data_shapes: list[DataDesc],
+                       label_shapes: list[DataDesc] | None, k: int) -> dict[str, tuple]:
+        """Input shapes of device ``k``: the batch axis cut to its slice."""
+        islice = self._slices[k]
+        shapes = {}
+        for desc in list(data_shapes) + list(label_shapes or []):
+            shape = tuple(desc.shape)
+            axis = DataDesc.get_batch_axis(getattr(desc, "layout", None))
+            if len(self._context) > 1 and axis >= 0:
+                shape = shape[:axis] + (islice.stop - islice.start,) + shape[axis + 1:]
+            shapes[desc.name] = shape
+        return shapes
 
     def _collect_arrays(self) -> None:
-        ex = self._exec
-        arg_dict = ex.arg_dict
-        grad_dict = ex.grad_dict
-        self._data_arrays = [arg_dict[d.name] for d in self._data_shapes]
-        self._label_arrays = (None if self._label_shapes is None
-                              else [arg_dict[d.name] for d in self._label_shapes])
-        self._param_arrays = [arg_dict[n] for n in self._param_names]
-        self._grad_arrays = ([grad_dict.get(n) for n in self._param_names]
-                             if self.for_training else [None] * len(self._param_names))
-        self._aux_arrays = list(ex.aux_arrays)
-        # MXNet's _update_params: parameter i is optimizer index i * num_device + k (one
-        # device: i); those without a gradient are skipped but keep their numbers.
+        n = len(self._execs)
+        self._dev_data = [[ex.arg_dict[d.name] for d in self._data_shapes] for ex in self._execs]
+        self._dev_labels = [None if self._label_shapes is None
+                            else [ex.arg_dict[d.name] for d in self._label_shapes]
+                            for ex in self._execs]
+        self._param_blocks = [[ex.arg_dict[name] for ex in self._execs]
+                              for name in self._param_names]
+        self._grad_blocks = [[ex.grad_dict.get(name) if self.for_training else None
+                              for ex in self._execs] for name in self._param_names]
+        self._aux_blocks = [[ex.aux_arrays[i] for ex in self._execs]
+                            for i in range(len(self._aux_names))]
+        self._data_arrays = self._dev_data[0]
+        self._label_arrays = self._dev_labels[0]
+        self._param_arrays = [b[0] for b in self._param_blocks]
+        self._grad_arrays = [b[0] for b in self._grad_blocks]
+        self._aux_arrays = [b[0] for b in self._aux_blocks]
+        # MXNet's _update_params: parameter i on device k is optimizer index
+        # i * num_device + k; those without a gradient are skipped but keep their numbers.
         live = [(i, w, g) for i, (w, g) in enumerate(zip(self._param_arrays, self._grad_arrays))
                 if g is not None]
-        self._update_index = [i for i, _, _ in live]
+        self._update_index = [i * n for i, _, _ in live]
         self._update_weights = [w for _, w, _ in live]
         self._update_grads = [g for _, _, g in live]
 
@@ -493,13 +585,13 @@ class Module(BaseModule):
                                         label_shapes)
         if data == self._data_shapes and labels == self._label_shapes:
             return
-        if self._default_exec is None:
-            self._default_exec = self._exec
+        if self._default_execs is None:
+            self._default_execs = self._execs
         self._batch_size = self._batch_axis_size(data)
-        shapes = {d.name: d.shape for d in data}
-        if labels is not None:
-            shapes.update({d.name: d.shape for d in labels})
-        self._exec = self._default_exec.reshape(allow_up_sizing=True, **shapes)
+        self._slices = self._split_batch(self._batch_size)
+        self._execs = [ex.reshape(allow_up_sizing=True, **self._device_shapes(data, labels, k))
+                       for k, ex in enumerate(self._default_execs)]
+        self._exec = self._execs[0]
         self._data_shapes, self._label_shapes = data, labels
         self._collect_arrays()
 
@@ -512,9 +604,13 @@ class Module(BaseModule):
 
         Parameters
         ----------
-        kvstore : str or None
-            ``'local'``, ``'device'`` or None: one device needs no KVStore, so updates run
-            here. Distributed stores are not supported.
+        kvstore : str, KVStore or None
+            A store name (``'local'``, ``'device'``, ``'dist_sync'`` ...), a store or None, as
+            MXNet's ``model._create_kvstore`` takes them: one device in one process needs
+            no store; with several devices (or a ``dist`` store) the gradients are summed
+            through the store, and the updates run on it (``update_on_kvstore``) when it
+            can, unless ``MXNET_UPDATE_ON_KVSTORE=0``. On a ``dist_*_sync`` store the
+            gradients are normalized by the global batch (``batch_size * num_workers``).
         optimizer : str or Optimizer
             A name is created with ``optimizer_params``, ``rescale_grad = 1 / batch_size``
             (unless given), the symbol (for ``__lr_mult__`` / ``__wd_mult__``) and the
@@ -532,18 +628,18 @@ class Module(BaseModule):
             return
         if self._params_dirty:
             self._sync_params_from_devices()
-        if kvstore is not None and not isinstance(kvstore, str):
-            raise NotSupportedError("init_optimizer: mxlite has no KVStore objects; pass "
-                                    "kvstore='local' or None")
-        if isinstance(kvstore, str) and "dist" in kvstore:
-            raise NotSupportedError(f"init_optimizer: kvstore {kvstore!r} (distributed "
-                                    "training) is not supported")
+        kv, update_on_kvstore = _create_kvstore(kvstore, len(self._context), self._arg_params)
         batch_size = self._batch_size or 1
+        if kv is not None and "dist" in kv.type and "_sync" in kv.type:
+            batch_size *= kv.num_workers
         rescale_grad = 1.0 / batch_size
         num_device = len(self._context)
-        idx2name = {}
-        for k in range(num_device):
-            idx2name.update({i * num_device + k: n for i, n in enumerate(self._param_names)})
+        if update_on_kvstore:
+            idx2name = dict(enumerate(self._param_names))
+        else:
+            idx2name = {}
+            for k in range(num_device):
+                idx2name.update({i * num_device + k: n for i, n in enumerate(self._param_names)})
         if isinstance(optimizer, str):
             optimizer_params = dict(optimizer_params)
             if "rescale_grad" not in optimizer_params:
@@ -562,9 +658,21 @@ class Module(BaseModule):
             if not optimizer.idx2name:
                 optimizer.idx2name = idx2name.copy()
         self._optimizer = optimizer
-        self._kvstore = None
-        self._update_on_kvstore = False
-        self._updater = opt.get_updater(optimizer)
+        self._kvstore = kv
+        self._update_on_kvstore = update_on_kvstore
+        self._updater = None
+        if kv is not None:
+            if self._compression_params:
+                kv.set_gradient_compression(self._compression_params)
+            if update_on_kvstore:
+                kv.set_optimizer(self._optimizer)
+            # The store takes the module's parameters (rank 0's on a distributed store) and,
+            # with the updates on it, gives them to every device.
+            _initialize_kvstore(kv, self._param_blocks, self._arg_params, self._param_names,
+                                update_on_kvstore)
+            self._params_dirty = True
+        if not update_on_kvstore:
+            self._updater = opt.get_updater(optimizer)
         self.optimizer_initialized = True
         if self._preload_opt_states is not None:
             self.load_optimizer_states(*self._preload_opt_states)
@@ -581,44 +689,75 @@ class Module(BaseModule):
         self.optimizer_initialized = True
 
     def save_optimizer_states(self, fname: str, storage_options: dict | None = None) -> None:
-        """Write the updater's states (MXNet's ``.states`` pickle) to ``fname``."""
+        """Write the updater's states (MXNet's ``.states`` pickle; the store's updater when
+        the updates run on the kvstore) to ``fname``."""
         if not self.optimizer_initialized:
             raise MXNetError("save_optimizer_states: no optimizer installed")
-        storage.write_bytes_atomic(fname, self._updater.get_states(), storage_options)
+        storage.write_bytes_atomic(fname, self._active_updater().get_states(),
+                                   storage_options)
+
+    def _active_updater(self) -> Any:
+        if self._update_on_kvstore:
+            return self._kvstore._updater
+        return self._updater
 
     def load_optimizer_states(self, fname: str, storage_options: dict | None = None) -> None:
         """Load updater states written by :meth:`save_optimizer_states` (or MXNet)."""
         if not self.optimizer_initialized:
             raise MXNetError("load_optimizer_states: no optimizer installed")
-        self._updater.set_states(storage.read_bytes(fname, storage_options), source=str(fname))
+        self._active_updater().set_states(storage.read_bytes(fname, storage_options),
+                                          source=str(fname))
 
     # -- computations ----------------------------------------------------------------------
 
     def forward(self, data_batch: DataBatch, is_train: bool | None = None) -> None:
         """Forward computation; a batch shaped unlike the bound inputs rebinds (reshape).
-
-        ``is_train`` None means as bound (``for_training``).
+        With several contexts the batch is split along its batch axis as bound
+        (``work_load_list``). ``is_train`` None means as bound (``for_training``).
         """
         if not (self.binded and self.params_initialized):
             raise MXNetError("forward: bind the module and initialize its parameters first")
         if isinstance(data_batch, list):
-            raise NotSupportedError("forward: a list of DataBatch (one per device) needs "
-                                    "several devices")
+            if len(data_batch) != len(self._execs):
+                raise MXNetError(f"forward: {len(data_batch)} DataBatches (pre-sliced) for "
+                                 f"{len(self._execs)} devices")
+            if len(data_batch) == 1:
+                data_batch = data_batch[0]
+            else:
+                raise NotSupportedError("forward: a list of DataBatch (one per device) is "
+                                        "not supported; pass one batch, the module splits it")
         data = data_batch.data
         if len(data) != len(self._data_arrays):
             raise MXNetError(f"forward: the batch has {len(data)} data arrays, the module "
                              f"takes {len(self._data_arrays)} ({self._data_names})")
-        if any(d.shape != a.shape for d, a in zip(data, self._data_arrays)):
+        if any(tuple(d.shape) != tuple(desc.shape)
+               for d, desc in zip(data, self._data_shapes)):
             self._reshape_for(data_batch)
-        for src, dst, desc in zip(data, self._data_arrays, self._data_shapes):
-            _copy_into(dst, src, desc.name)
+        self._load(data, self._dev_data, self._data_shapes)
         labels = data_batch.label
-        if self._label_arrays is not None and labels:
-            for src, dst, desc in zip(labels, self._label_arrays, self._label_shapes):
-                _copy_into(dst, src, desc.name)
+        if self._label_shapes is not None and labels:
+            self._load(labels, self._dev_labels, self._label_shapes)
         if is_train is None:
             is_train = self.for_training
-        self._exec.forward(is_train=is_train)
+        for ex in self._execs:
+            ex.forward(is_train=is_train)
+
+    def _slice(self, src: Any, k: int, desc: DataDesc) -> Any:
+        """Device ``k``'s part of a batch array (a view)."""
+        if len(self._execs) == 1:
+            return src
+        axis = DataDesc.get_batch_axis(getattr(desc, "layout", None))
+        if axis < 0:
+            return src
+        data = src._data if isinstance(src, NDArray) else np.asarray(src)
+        index = [slice(None)] * data.ndim
+        index[axis] = self._slices[k]
+        return data[tuple(index)]
+
+    def _load(self, arrays: Any, targets: list, descs: list[DataDesc]) -> None:
+        for k, dev in enumerate(targets):
+            for src, dst, desc in zip(arrays, dev, descs):
+                _copy_into(dst, self._slice(src, k, desc), desc.name)
 
     def _reshape_for(self, data_batch: DataBatch) -> None:
         provide = getattr(data_batch, "provide_data", None)
@@ -638,78 +777,129 @@ class Module(BaseModule):
         self.reshape(new_dshape, new_lshape)
 
     def backward(self, out_grads: Any = None) -> None:
-        """Backward computation (``out_grads`` for outputs that are not losses)."""
+        """Backward computation (``out_grads`` for outputs that are not losses; split over
+        the devices like the batch)."""
         if not (self.binded and self.params_initialized):
             raise MXNetError("backward: bind the module and initialize its parameters first")
         if not self.for_training:
             raise MXNetError("backward: re-bind with for_training=True to run backward")
-        self._exec.backward(out_grads=out_grads)
+        if len(self._execs) == 1:
+            self._exec.backward(out_grads=out_grads)
+            return
+        if isinstance(out_grads, NDArray):
+            out_grads = [out_grads]
+        for k, ex in enumerate(self._execs):
+            grads = None
+            if out_grads is not None:
+                grads = [NDArray(np.ascontiguousarray(self._slice(g, k, DataDesc("g", g.shape))),
+                                 self._context[k]) for g in out_grads]
+            ex.backward(out_grads=grads)
 
     def update(self) -> None:
-        """Apply the optimizer to every parameter with a gradient, in place."""
+        """Apply the optimizer to every parameter with a gradient, in place (through the
+        kvstore when there is one: gradients summed over devices and workers)."""
         if not (self.binded and self.params_initialized and self.optimizer_initialized):
             raise MXNetError("update: bind, initialize the parameters and install an "
                              "optimizer first")
         self._params_dirty = True
-        if self._update_index:
+        if self._update_on_kvstore:
+            _update_params_on_kvstore(self._param_blocks, self._grad_blocks, self._kvstore,
+                                      self._param_names)
+        elif self._kvstore is not None or len(self._execs) > 1:
+            _update_params(self._param_blocks, self._grad_blocks, updater=self._updater,
+                           num_device=len(self._execs), kvstore=self._kvstore,
+                           param_names=self._param_names)
+        elif self._update_index:
             self._updater(self._update_index, self._update_grads, self._update_weights)
 
-    def get_outputs(self, merge_multi_context: bool = True) -> list[NDArray]:
-        """The outputs of the last forward (the executor's arrays)."""
+    def _merge(self, per_device: list[list[NDArray]], descs: list | None = None
+               ) -> list[NDArray]:
+        """MXNet's ``_merge_multi_context``: each output's device parts concatenated along
+        its batch axis (axis 0 unless a layout says otherwise)."""
+        from .. import ndarray as nd
+
+        merged = []
+        for i, parts in enumerate(per_device):
+            axis = 0
+            if descs is not None:
+                axis = DataDesc.get_batch_axis(getattr(descs[i], "layout", None))
+            if len(parts) == 1 or axis < 0:
+                merged.append(parts[0])
+            else:
+                merged.append(nd.concat(*parts, dim=axis))
+        return merged
+
+    def get_outputs(self, merge_multi_context: bool = True) -> list:
+        """The outputs of the last forward (with several devices, merged along the batch
+        axis, or ``[[output on each device] per output]``)."""
         if not (self.binded and self.params_initialized):
             raise MXNetError("get_outputs: bind the module and initialize its parameters "
                              "first")
-        outs = self._exec.outputs
-        return list(outs) if merge_multi_context else [[o] for o in outs]
+        if len(self._execs) == 1:
+            outs = self._exec.outputs
+            return list(outs) if merge_multi_context else [[o] for o in outs]
+        per_output = [[ex.outputs[i] for ex in self._execs]
+                      for i in range(len(self._output_names))]
+        return self._merge(per_output) if merge_multi_context else per_output
 
-    def get_input_grads(self, merge_multi_context: bool = True) -> list[NDArray]:
+    def get_input_grads(self, merge_multi_context: bool = True) -> list:
         """Gradients of the data inputs from the last backward."""
         if not (self.binded and self.params_initialized and self.inputs_need_grad):
             raise MXNetError("get_input_grads: bind with for_training=True and "
                              "inputs_need_grad=True first")
-        grads = self._exec.grad_dict
-        out = [grads[d.name] for d in self._data_shapes]
-        return out if merge_multi_context else [[g] for g in out]
+        per_input = [[ex.grad_dict[d.name] for ex in self._execs] for d in self._data_shapes]
+        if merge_multi_context:
+            return self._merge(per_input, self._data_shapes)
+        return per_input
 
     def get_states(self, merge_multi_context: bool = True) -> list:
-        """The state arrays (``state_names``), one list per state."""
+        """The state arrays (``state_names``), one list (over devices) per state."""
         self._check_ready("get_states")
         if merge_multi_context:
             raise MXNetError("merge_multi_context=True is not supported for get_states yet.")
-        arg_dict = self._exec.arg_dict
-        return [[arg_dict[n]] for n in self._state_names]
+        return [[ex.arg_dict[n] for ex in self._execs] for n in self._state_names]
 
     def set_states(self, states: Any = None, value: Any = None) -> None:
-        """Set the state arrays from ``states`` (one array per state) or to a scalar
-        ``value``."""
+        """Set the state arrays from ``states`` (one array per state, or one list per state
+        with an array per device) or to a scalar ``value``."""
         self._check_ready("set_states")
-        arg_dict = self._exec.arg_dict
         if states is not None:
             if value is not None:
                 raise MXNetError("Only one of states & value can be specified.")
             for name, src in zip(self._state_names, states):
-                src = src[0] if isinstance(src, (list, tuple)) else src
-                _copy_into(arg_dict[name], src, name)
+                for k, ex in enumerate(self._execs):
+                    part = src[k] if isinstance(src, (list, tuple)) else src
+                    _copy_into(ex.arg_dict[name], part, name)
         else:
             if value is None:
                 raise MXNetError("At least one of states & value must be specified.")
             for name in self._state_names:
-                arg_dict[name]._data[...] = value
+                for ex in self._execs:
+                    ex.arg_dict[name]._data[...] = value
 
     def update_metric(self, eval_metric: Any, labels: Any, pre_sliced: bool = False) -> None:
         """Accumulate the last outputs against ``labels`` into ``eval_metric``
-        (``update_dict`` with labels and outputs by name)."""
-        if pre_sliced:
-            labels = labels[0]
+        (``update_dict`` with labels and outputs by name, device by device with the labels
+        sliced as the batch was)."""
         names = ([d.name for d in self._label_shapes] if self._label_shapes is not None
                  else self._label_names)
-        eval_metric.update_dict(dict(zip(names, labels or [])),
-                                dict(zip(self._output_names, self._exec.outputs)))
+        descs = self._label_shapes or [DataDesc(n, ()) for n in names]
+        for k, ex in enumerate(self._execs):
+            if pre_sliced:
+                part = labels[k]
+            elif len(self._execs) == 1:
+                part = labels
+            else:
+                part = [NDArray(self._slice(lab, k, desc), self._context[k])
+                        for lab, desc in zip(labels or [], descs)]
+            eval_metric.update_dict(dict(zip(names, part or [])),
+                                    dict(zip(self._output_names, ex.outputs)))
 
     def install_monitor(self, mon: Any) -> None:
-        """Install a monitor (``mon.install(executor)``) on the executor."""
+        """Install a monitor (``mon.install(executor)``) on every executor."""
         self._check_bound("install_monitor")
-        mon.install(self._exec)
+        for ex in self._execs:
+            mon.install(ex)
 
     def prepare(self, data_batch: DataBatch, sparse_row_id_fn: Any = None) -> None:
         """Prepare for a batch: nothing to pull without a KVStore."""

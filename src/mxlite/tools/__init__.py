@@ -1,0 +1,1 @@
+"""Command-line tools of MXNet's ``tools/`` folder (``im2rec``)."""
