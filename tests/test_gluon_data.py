@@ -468,13 +468,3 @@ def test_spawned_workers_load_a_picklable_dataset(monkeypatch):
     with pytest.raises(MXNetError, match="'spawn' start method the dataset and batchify_fn "
                                          "must pickle"):
         gdata.DataLoader(gdata.SimpleDataset([1]).transform(lambda x: x), 1, num_workers=1)
-
-
-def test_record_file_dataset_needs_recordio(tmp_path):
-    try:
-        import mxlite.recordio  # noqa: F401
-    except ImportError:
-        with pytest.raises(MXNetError, match="needs mx.recordio"):
-            gdata.RecordFileDataset(str(tmp_path / "x.rec"))
-    else:
-        pytest.skip("mx.recordio exists: RecordFileDataset is tested with it")

@@ -25,9 +25,8 @@ import mxlite as mx
 from mxlite.base import MXNetError, NotSupportedError
 from mxlite.gluon import data as gdata
 from mxlite.gluon.data import vision
-from mxlite.gluon.data.vision import _image
 from mxlite.gluon.data.vision import transforms as T
-from mxlite.ops import registry
+from mxlite.ops import image as _image
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 DOC = json.loads((DATA / "gluon" / "data" / "data.json").read_text())
@@ -272,19 +271,24 @@ def test_transform_argument_errors():
             T.Resize(5, interpolation=2)(img)
 
 
-@pytest.mark.skipif(registry.find("_image_to_tensor") is not None,
-                    reason="the registry has the image operators: transforms hybridize")
-def test_transforms_refuse_to_hybridize_without_registry_operators():
-    img = mx.nd.array(GEN.image_input((4, 4, 3), "uint8", 7), dtype="uint8")
-    t = T.ToTensor()
-    t.hybridize()
-    with pytest.raises(NotSupportedError, match="_image_to_tensor operator is not in"):
-        t(img)
-    # Compose only groups what can hybridize, so it runs.
-    c = T.Compose([T.ToTensor(), T.Normalize(0.5, 0.5), T.Cast("float64")])
-    assert [type(b).__name__ for b in c._children.values()] == ["ToTensor", "Normalize",
-                                                               "Cast"]
-    assert c(img).dtype == np.float64
+def test_transforms_hybridize_and_compose_groups_hybrid_blocks():
+    x = GEN.image_input((6, 8, 3), "uint8", 7)
+    img = mx.nd.array(x, dtype="uint8")
+    chain = [T.Resize((5, 4)), T.ToTensor(), T.Normalize(0.5, 0.25), T.Cast("float64")]
+    ref = img
+    for t in chain:
+        ref = t(ref)
+    c = T.Compose([T.Resize((5, 4)), T.ToTensor(), T.Normalize(0.5, 0.25), T.Cast("float64")])
+    assert [type(b).__name__ for b in c._children.values()] == ["HybridSequential"]
+    out = c(img)
+    assert out.dtype == np.float64 and out.shape == (3, 4, 5)
+    np.testing.assert_array_equal(out.asnumpy(), ref.asnumpy())
+    # Traced into a Symbol: the graph holds MXNet's image operators.
+    sym = T.ToTensor()(mx.sym.var("data"))
+    assert [n["op"] for n in json.loads(sym.tojson())["nodes"]] == ["null", "_image_to_tensor"]
+    mixed = T.Compose([T.ToTensor(), T.CenterCrop(3), T.Cast("float16")])
+    assert [type(b).__name__ for b in mixed._children.values()] == ["ToTensor", "CenterCrop",
+                                                                   "Cast"]
 
 
 def test_random_transforms_follow_mx_random_seed():

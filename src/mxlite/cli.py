@@ -372,8 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--storage-option", action="append", metavar="KEY=VALUE",
                    help="fsspec storage option for URIs (repeatable)")
     p.set_defaults(func=_cmd_convert)
-    from .tools import launch
+    from .tools import im2rec, launch, rec2idx
 
+    im2rec.add_parser(sub)
+    rec2idx.add_parser(sub)
     launch.add_parser(sub)
     return parser
 

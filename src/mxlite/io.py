@@ -746,3 +746,7 @@ class CSVIter(DataIter):
 
     def getpad(self) -> int:
         return self._batch.pad
+
+
+from ._io_formats import LibSVMIter, MNISTIter  # noqa: E402,F401
+from .image.record_iter import *  # noqa: E402,F401,F403 (ImageRecordIter and friends)

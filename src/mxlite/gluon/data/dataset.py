@@ -197,22 +197,21 @@ class ArrayDataset(Dataset):
 
 class RecordFileDataset(Dataset):
     """A dataset over a RecordIO (``.rec``) file and its ``.idx`` index: each sample is the
-    raw bytes of one record.
+    raw bytes of one record, in the index's order.
+
+    The dataset pickles (the copy opens the files again) and a forked DataLoader worker
+    reopens them on first use, so worker processes never share a file position.
 
     Parameters
     ----------
     filename : str
-        Path to the ``.rec`` file; the index is the same path with ``.idx``.
+        Path (or fsspec URI) of the ``.rec`` file; the index is the same path with ``.idx``.
     """
 
     def __init__(self, filename: str):
-        try:
-            from ...recordio import MXIndexedRecordIO
-        except ImportError:
-            from ...base import NotSupportedError
+        from ...recordio import MXIndexedRecordIO
 
-            raise NotSupportedError("RecordFileDataset needs mx.recordio, which this build "
-                                    "does not have yet") from None
+        filename = os.fspath(filename)
         self.idx_file = os.path.splitext(filename)[0] + ".idx"
         self.filename = filename
         self._record = MXIndexedRecordIO(self.idx_file, self.filename, "r")

@@ -328,7 +328,9 @@ class ImageRecordDataset(dataset.RecordFileDataset):
         from ....recordio import unpack
 
         header, img = unpack(super().__getitem__(idx))
-        data = _imdecode(img, self._flag, f"{self.filename} record {idx}")
+        key = self._record.keys[idx]
+        data = _imdecode(img, self._flag, f"{self.filename} record {idx} (key {key}, byte "
+                                          f"{self._record.idx[key]})")
         if self._transform is not None:
             return self._transform(data, header.label)
         return data, header.label
