@@ -190,9 +190,15 @@ def test_too_small_images_and_bad_parameters():
     with pytest.raises(MXNetError, match="invalid inter_method 7"):
         mx.io.ImageRecordIter(path_imgrec=str(ROOT / "small.rec"), data_shape=(3, 8, 8),
                               batch_size=2, inter_method=7)
-    with pytest.raises(MXNetError, match="not implemented"):
-        mx.io.ImageDetRecordIter(path_imgrec=str(ROOT / "det.rec"), data_shape=(3, 8, 8),
-                                 batch_size=2, rand_crop_prob=0.5)
+    det = dict(path_imgrec=str(ROOT / "det.rec"), data_shape=(3, 8, 8), batch_size=2)
+    with pytest.raises(MXNetError, match="crop_samplers mismatch"):
+        mx.io.ImageDetRecordIter(rand_crop_prob=0.5, num_crop_sampler=3,
+                                 min_crop_scales=(0.1, 0.2), **det)
+    with pytest.raises(MXNetError, match="max_crop_scales must exceed min_crop_scales"):
+        mx.io.ImageDetRecordIter(rand_crop_prob=0.5, min_crop_scales=(0.5,),
+                                 max_crop_scales=(0.5,), **det)
+    with pytest.raises(MXNetError, match="crop_emit_mode"):
+        mx.io.ImageDetRecordIter(rand_crop_prob=0.5, crop_emit_mode="edge", **det)
 
 
 def test_int8_output_and_mean_image(tmp_path):
@@ -229,3 +235,37 @@ def test_det_iterator_mirror_and_pad():
     assert padded[0][0].shape == (3, 3, 16, 16)
     objs = padded[0][1][0, 6:6 + 5]
     assert 0 <= objs[1] < objs[3] <= 1
+
+
+def test_det_iterator_crop_samplers():
+    kw = dict(path_imgrec=str(ROOT / "det.rec"), data_shape=(3, 16, 16), batch_size=3)
+    plain = _epoch(mx.io.ImageDetRecordIter(**kw))
+    # SSD's samplers: several scales, each needing some IoU with an object
+    cropped = _epoch(mx.io.ImageDetRecordIter(
+        rand_crop_prob=1.0, num_crop_sampler=3, min_crop_scales=(0.3,), max_crop_scales=(1.0,),
+        min_crop_aspect_ratios=(0.5,), max_crop_aspect_ratios=(2.0,),
+        min_crop_overlaps=(0.1, 0.3, 0.5), max_crop_trials=(50,), **kw))
+    again = _epoch(mx.io.ImageDetRecordIter(
+        rand_crop_prob=1.0, num_crop_sampler=3, min_crop_scales=(0.3,), max_crop_scales=(1.0,),
+        min_crop_aspect_ratios=(0.5,), max_crop_aspect_ratios=(2.0,),
+        min_crop_overlaps=(0.1, 0.3, 0.5), max_crop_trials=(50,), **kw))
+    changed = 0
+    for (d0, _, _), (d1, l1, _), (d2, l2, _) in zip(plain, cropped, again):
+        np.testing.assert_array_equal(d1, d2)  # seeded per record: reproducible
+        np.testing.assert_array_equal(l1, l2)
+        assert d1.shape == d0.shape
+        for row in l1:
+            k = int(row[3])
+            objs = row[4 + 2:4 + k].reshape(-1, 5)
+            assert len(objs) >= 1
+            assert np.all((objs[:, 1:] >= 0) & (objs[:, 1:] <= 1))
+            assert np.all(objs[:, 3] > objs[:, 1]) and np.all(objs[:, 4] > objs[:, 2])
+        changed += int(not np.array_equal(d0, d1))
+    assert changed >= 1
+    # a sampler no box can satisfy leaves every image and label whole
+    never = _epoch(mx.io.ImageDetRecordIter(rand_crop_prob=1.0, min_crop_overlaps=(1.0,),
+                                            max_crop_scales=(0.5,), max_crop_trials=(5,),
+                                            **kw))
+    for (d0, l0, _), (d1, l1, _) in zip(plain, never):
+        np.testing.assert_array_equal(d0, d1)
+        np.testing.assert_array_equal(l0, l1)

@@ -1017,6 +1017,121 @@ class _DetLabel:
     def array(self) -> np.ndarray:
         return np.concatenate([self.header, self.objects.reshape(-1)]).astype(_F32)
 
+    def try_crop(self, box: tuple[float, float, float, float], s: _CropSampler,
+                 emit_mode: str, emit_thresh: float) -> bool:
+        """MXNet's ``TryCrop``: accept ``box`` (x, y, w, h, relative) when some object meets
+        the sampler's overlap / coverage bounds, keep the objects ``emit_mode`` keeps
+        (their centre inside, or more than ``emit_thresh`` of their area inside), projected
+        into the box; False leaves the label as it was."""
+        o = self.objects
+        if len(o) == 0:
+            return True
+        x, y, w, h = box
+        left, top, right, bottom = o[:, 1], o[:, 2], o[:, 3], o[:, 4]
+        iw = np.maximum(0, np.minimum(right, x + w) - np.maximum(left, x))
+        ih = np.maximum(0, np.minimum(bottom, y + h) - np.maximum(top, y))
+        inter = (iw * ih).astype(_F32)
+        gt_area = ((right - left) * (bottom - top)).astype(_F32)
+        crop_area = _F32(w * h)
+        ok = np.ones(len(o), bool)
+        if s.min_overlap > 0 or s.max_overlap < 1:
+            union = crop_area + gt_area - inter
+            iou = np.where(inter > 0, inter / np.where(union > 0, union, 1), 0)
+            ok &= (iou >= s.min_overlap) & (iou <= s.max_overlap)
+        if s.min_sample_cov > 0 or s.max_sample_cov < 1:
+            c = inter / crop_area
+            ok &= (c >= s.min_sample_cov) & (c <= s.max_sample_cov)
+        if s.min_object_cov > 0 or s.max_object_cov < 1:
+            c = inter / gt_area
+            ok &= (c >= s.min_object_cov) & (c <= s.max_object_cov)
+        if not ok.any():
+            return False
+        if emit_mode == "center":
+            cx, cy = (left + right) * _F32(0.5), (top + bottom) * _F32(0.5)
+            keep = (cx >= x) & (cx < x + w) & (cy >= y) & (cy < y + h)
+        else:
+            keep = inter / gt_area > emit_thresh
+        if not keep.any():
+            return False
+        kept = o[keep].copy()
+        kept[:, 1] = np.maximum(0, (kept[:, 1] - x) / w)
+        kept[:, 2] = np.maximum(0, (kept[:, 2] - y) / h)
+        kept[:, 3] = np.minimum(1, (kept[:, 3] - x) / w)
+        kept[:, 4] = np.minimum(1, (kept[:, 4] - y) / h)
+        self.objects = kept
+        return True
+
+
+class _CropSampler:
+    """One of ``num_crop_sampler`` crop samplers: the i-th entry of every crop tuple."""
+
+    def __init__(self, p: Any, i: int):
+        self.min_scale, self.max_scale = p.min_crop_scales[i], p.max_crop_scales[i]
+        self.min_ratio = p.min_crop_aspect_ratios[i]
+        self.max_ratio = p.max_crop_aspect_ratios[i]
+        self.min_overlap, self.max_overlap = p.min_crop_overlaps[i], p.max_crop_overlaps[i]
+        self.min_sample_cov = p.min_crop_sample_coverages[i]
+        self.max_sample_cov = p.max_crop_sample_coverages[i]
+        self.min_object_cov = p.min_crop_object_coverages[i]
+        self.max_object_cov = p.max_crop_object_coverages[i]
+        self.trials = int(p.max_crop_trials[i])
+
+    def box(self, rng: np.random.Generator, img_ratio: float
+            ) -> tuple[float, float, float, float]:
+        """MXNet's ``GenerateCropBox``: a scale, then an aspect ratio bounded so the box
+        fits, then a position."""
+        scale = rng.uniform(self.min_scale, self.max_scale) + 1e-12
+        lo = max(self.min_ratio / img_ratio, scale * scale)
+        hi = min(self.max_ratio / img_ratio, 1.0 / (scale * scale))
+        ratio = np.sqrt(rng.uniform(lo, hi))
+        w, h = min(1.0, scale * ratio), min(1.0, scale / ratio)
+        return rng.uniform(0, 1 - w), rng.uniform(0, 1 - h), w, h
+
+
+_CROP_TUPLES = ("min_crop_scales", "max_crop_scales", "min_crop_aspect_ratios",
+                "max_crop_aspect_ratios", "min_crop_overlaps", "max_crop_overlaps",
+                "min_crop_sample_coverages", "max_crop_sample_coverages",
+                "min_crop_object_coverages", "max_crop_object_coverages", "max_crop_trials")
+
+
+def _crop_samplers(p: Any, who: str) -> list[_CropSampler]:
+    """Check the crop parameters as MXNet does (one value each, or one per sampler; a single
+    value is shared by all samplers) and build the samplers."""
+    n = p.num_crop_sampler
+    for name in _CROP_TUPLES:
+        values = tuple(getattr(p, name))
+        if n == 1 and len(values) != 1:
+            raise MXNetError(f"{who}: {name} has {len(values)} values; with one crop sampler "
+                             "it takes one")
+        if n > 1:
+            if len(values) == 1:
+                values = values * n
+            elif len(values) != n:
+                raise MXNetError(f"{who}: {name} has {len(values)} values for "
+                                 f"num_crop_sampler={n} (# of parameters/crop_samplers "
+                                 "mismatch)")
+            setattr(p, name, values)
+    samplers = [_CropSampler(p, i) for i in range(max(n, 0))]
+    for i, s in enumerate(samplers):
+        checks = [(s.min_scale >= 0, "min_crop_scales must be >= 0"),
+                  (s.max_scale <= 1, "max_crop_scales must be <= 1"),
+                  (s.max_scale > s.min_scale, "max_crop_scales must exceed min_crop_scales"),
+                  (s.min_ratio >= 0, "min_crop_aspect_ratios must be >= 0"),
+                  (s.max_ratio >= s.min_ratio, "max_crop_aspect_ratios < min"),
+                  (s.max_overlap >= s.min_overlap, "max_crop_overlaps < min"),
+                  (s.max_sample_cov >= s.min_sample_cov, "max_crop_sample_coverages < min"),
+                  (s.max_object_cov >= s.min_object_cov, "max_crop_object_coverages < min")]
+        for ok, what in checks:
+            if not ok:
+                raise MXNetError(f"{who}: crop sampler {i}: {what}")
+    if p.emit_overlap_thresh < 0:
+        raise MXNetError(f"{who}: emit_overlap_thresh must be >= 0, got "
+                         f"{p.emit_overlap_thresh}")
+    if p.crop_emit_mode not in ("center", "overlap"):
+        raise MXNetError(f"{who}: crop_emit_mode must be 'center' or 'overlap', got "
+                         f"{p.crop_emit_mode!r}")
+    return samplers
+
 
 class ImageDetRecordIter(_RecordIterBase):
     """Iterates on detection image RecordIO files (MXNet's C++ ``ImageDetRecordIter``).
@@ -1029,7 +1144,11 @@ class ImageDetRecordIter(_RecordIterBase):
     Parameters follow MXNet's (``path_imgrec``, ``data_shape``, ``batch_size``, ``resize``,
     ``resize_mode`` ('force', 'fit', 'shrink'), ``rand_mirror_prob``, ``rand_pad_prob`` /
     ``max_pad_scale`` / ``fill_value``, the colour jitters, ``mean_*`` / ``std_*`` /
-    ``scale``...). ``rand_crop_prob`` samplers are not implemented (MXNetError).
+    ``scale``...), and the SSD-style crop samplers (``rand_crop_prob``,
+    ``num_crop_sampler`` and the ``*_crop_*`` bounds, ``crop_emit_mode``,
+    ``emit_overlap_thresh``, ``max_crop_trials``) as MXNet's default detection augmenter
+    applies them. Random draws come from numpy's generator, so they are reproducible but
+    not MXNet's.
     """
 
     _who = "ImageDetRecordIter"
@@ -1043,9 +1162,7 @@ class ImageDetRecordIter(_RecordIterBase):
         p.seed_aug = None
         p.dtype = "float32"
         p.path_imgrec = p.path_imgrec or "./data/imgrec.rec"
-        if p.rand_crop_prob > 0:
-            raise MXNetError(f"{self._who}: rand_crop_prob (the crop samplers) is not "
-                             "implemented in mxlite")
+        self._samplers = _crop_samplers(p, self._who)
         if p.resize_mode not in ("force", "fit", "shrink"):
             raise MXNetError(f"{self._who}: resize_mode must be 'force', 'fit' or 'shrink', "
                              f"got {p.resize_mode!r}")
@@ -1097,7 +1214,8 @@ class ImageDetRecordIter(_RecordIterBase):
         cv2 = _cv2()
         header, res = self._decode(pos, raw)
         label = _DetLabel(self._raw_label(header), self._who)
-        random = (p.rand_mirror_prob > 0 or p.rand_pad_prob > 0 or p.random_hue_prob > 0
+        random = (p.rand_mirror_prob > 0 or p.rand_pad_prob > 0 or p.rand_crop_prob > 0
+                  or p.random_hue_prob > 0
                   or p.random_saturation_prob > 0 or p.random_illumination_prob > 0
                   or p.random_contrast_prob > 0 or p.inter_method == 10)
         rng = self._rng(seq) if random else None
@@ -1126,6 +1244,8 @@ class ImageDetRecordIter(_RecordIterBase):
             res = np.ascontiguousarray(res[:, ::-1])
         if p.rand_pad_prob > 0 and p.max_pad_scale > 1 and rng.random() < p.rand_pad_prob:
             res = self._pad(res, label, rng)
+        if p.rand_crop_prob > 0 and self._samplers and rng.random() < p.rand_crop_prob:
+            res = self._crop(res, label, rng)
         res = self._det_resize(res, rng)
         c, h, w = p.data_shape
         if res.shape[:2] != (h, w):
@@ -1158,6 +1278,23 @@ class ImageDetRecordIter(_RecordIterBase):
         out = cv2.copyMakeBorder(res, top, bot, left, right, cv2.BORDER_CONSTANT,
                                  value=(p.fill_value,) * 3)
         return out.reshape(out.shape[0], out.shape[1], -1)
+
+    def _crop(self, res: np.ndarray, label: _DetLabel, rng: np.random.Generator
+              ) -> np.ndarray:
+        """Try the samplers in random order, each up to its trial count; the first crop box
+        a sampler accepts cuts the image. If none does, the image stays whole."""
+        p = self._p
+        rows, cols = res.shape[:2]
+        for i in rng.permutation(len(self._samplers)):
+            sampler = self._samplers[i]
+            for _ in range(sampler.trials):
+                box = sampler.box(rng, cols / rows)
+                if label.try_crop(box, sampler, p.crop_emit_mode, p.emit_overlap_thresh):
+                    x, y, w, h = box
+                    left, top = int(x * cols), int(y * rows)
+                    width, height = int(w * cols), int(h * rows)
+                    return np.ascontiguousarray(res[top:top + height, left:left + width])
+        return res
 
     def _det_resize(self, res: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         p = self._p
