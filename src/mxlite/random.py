@@ -38,7 +38,9 @@ def generator() -> np.random.Generator:
 
 def __getattr__(name: str):
     # Lazily, so that mxlite.ndarray.random can import this module while it loads.
-    if name in ("uniform", "normal", "randint", "randn", "exponential", "shuffle"):
+    if name in ("uniform", "normal", "randint", "randn", "exponential", "gamma", "poisson",
+                "negative_binomial", "generalized_negative_binomial", "multinomial",
+                "shuffle"):
         from .ndarray import random as _nd_random
 
         return getattr(_nd_random, name)

@@ -1,10 +1,16 @@
-"""Smaller operators met in saved MXNet graphs: sampling, linspace, layout moves, numpy-style
-split and histogram, gathers, AMP casts."""
+"""Smaller operators met in saved MXNet graphs: random sampling (``_random_<dist>``,
+``_random_<dist>_like``, ``_sample_<dist>``, ``_sample_multinomial``, ``_random_pdf_<dist>``,
+``_shuffle``), linspace, layout moves, numpy-style split and histogram, gathers, AMP casts.
+
+Random draws cannot repeat MXNet's numbers (its generator is not numpy's); they come from
+:func:`mxlite.random.generator`, so ``mx.random.seed`` makes them repeatable, and follow
+MXNet's distributions, parameters, shapes and dtypes."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..base import MXNetError
 from ._util import (
     BOOL,
     F32,
@@ -24,18 +30,22 @@ from ._util import (
     fail,
     like_data,
     opt_dtypes,
+    scalar_shape,
     size_of,
 )
+from .elemwise import digamma, gammaln
 from .loss import identity_forward
 from .reduce import kept_shape, reduce_axes, reduce_shape
-from .registry import Attrs, FloatTuple, Optional, same_shape
+from .registry import Attrs, FloatTuple, Optional, merge_shape, same_shape
 
 I64 = np.dtype("int64")
 F16 = np.dtype("float16")
 
 # ----------------------------------------------------------------------------------------
-# Sampling: no inputs; shape and dtype from the parameters (dtype None means float32, or int32
-# for randint). Draws come from the context's generator (mx.random's when there is none).
+# Sampling. _random_*: no inputs; shape and dtype from the parameters (dtype None means
+# float32, or int32 for randint). *_like: the data's shape and dtype. _sample_*: parameter
+# arrays as inputs, one block of ``shape`` draws per element. Draws come from the context's
+# generator (mx.random's when there is none).
 
 
 def _sample_shape(attrs: Attrs, ins: list, outs: list):
@@ -66,24 +76,451 @@ def _sampler(draw, default: np.dtype):
         t = attrs.dtype or default
         return [np.asarray(draw(attrs, _rng(ctx), attrs.shape or ())).astype(t, copy=False)]
     return forward
+
+
 _FLOATS = ("float16", "float32", "float64")
 
-declare("_random_uniform", "uniform", "random_uniform",
-        params={"low": P(FLOAT, 0.0), "high": P(FLOAT, 1.0), **_SAMPLE,
-                "dtype": P(opt_dtypes(*_FLOATS), None)},
-        inputs=(), infer_shape=_sample_shape, infer_type=_sample_type(F32),
-        forward=_sampler(lambda a, rng, shape: rng.uniform(a.low, a.high, shape), F32))
-declare("_random_normal", "normal", "random_normal",
-        params={"loc": P(FLOAT, 0.0), "scale": P(FLOAT, 1.0), **_SAMPLE,
-                "dtype": P(opt_dtypes(*_FLOATS), None)},
-        inputs=(), infer_shape=_sample_shape, infer_type=_sample_type(F32),
-        forward=_sampler(lambda a, rng, shape: rng.normal(a.loc, a.scale, shape), F32))
 declare("_random_randint", "random_randint", "_npi_random_randint",
         params={"low": P(INT), "high": P(INT), **_SAMPLE,
                 "dtype": P(opt_dtypes("int32", "int64"), None)},
         inputs=(), infer_shape=_sample_shape, infer_type=_sample_type(np.dtype("int32")),
         forward=_sampler(lambda a, rng, shape: rng.integers(a.low, a.high, shape),
                          np.dtype("int32")))
+
+
+# What each distribution's parameters must satisfy (MXNet's checks), by (distribution,
+# parameter).
+_POSITIVE, _NON_NEGATIVE = (lambda v: v > 0, "positive"), (lambda v: v >= 0, "non-negative")
+_RULES = {
+    ("normal", "scale"): _POSITIVE, ("gamma", "alpha"): _POSITIVE,
+    ("gamma", "beta"): _POSITIVE, ("exponential", "lam"): _POSITIVE,
+    ("poisson", "lam"): _NON_NEGATIVE, ("negative_binomial", "k"): _NON_NEGATIVE,
+    ("negative_binomial", "p"): (lambda v: (v > 0) & (v <= 1), "in (0, 1]"),
+    ("generalized_negative_binomial", "mu"): _NON_NEGATIVE,
+    ("generalized_negative_binomial", "alpha"): _NON_NEGATIVE,
+}
+
+
+def _validate(attrs: Attrs, dist: str, values: dict, shown: tuple | None = None) -> None:
+    """MXNetError naming the first parameter out of its distribution's range (``shown``: the
+    names the operator gives them, as a _sample_* op's inputs); arrays are checked element by
+    element."""
+    names = list(values)
+    shown = shown or tuple(names)
+    if dist == "uniform":
+        lo, hi = np.broadcast_arrays(np.asarray(values["low"]), np.asarray(values["high"]))
+        bad = hi < lo
+        if bad.any():
+            raise fail(attrs, f"{shown[0]}={lo[bad].flat[0]} > {shown[1]}={hi[bad].flat[0]}: "
+                              "low must be less or equal to high in a uniform distribution")
+        return
+    for name, label in zip(names, shown):
+        rule = _RULES.get((dist, name))
+        if rule is None:
+            continue
+        ok, what = rule
+        a = np.asarray(values[name], dtype=np.float64)
+        bad = ~np.asarray(ok(a), dtype=bool)
+        if bad.any():
+            raise fail(attrs, f"{label}={a[bad].flat[0]}: {name} of a "
+                              f"{dist.replace('_', ' ')} distribution must be {what}")
+
+
+def _negative_binomial(rng, k, p, size):
+    # gamma-poisson mixture, as MXNet draws it (k = 0 or p = 1 give 0)
+    with np.errstate(divide="ignore"):
+        return rng.poisson(rng.gamma(k, (1 - np.asarray(p, np.float64)) / p, size))
+
+
+def _generalized_negative_binomial(rng, mu, alpha, size):
+    mu, alpha = np.asarray(mu, np.float64), np.asarray(alpha, np.float64)
+    safe = np.where(alpha > 0, alpha, 1.0)
+    lam = np.where(alpha > 0, rng.gamma(1 / safe, safe * mu, size), np.broadcast_to(mu, size))
+    return rng.poisson(lam)
+
+
+# distribution: (parameter names, draw(rng, *params, size)); params broadcast against size.
+_DISTS = {
+    "uniform": (("low", "high"), lambda rng, a, b, size: rng.uniform(a, b, size)),
+    "normal": (("loc", "scale"), lambda rng, a, b, size: rng.normal(a, b, size)),
+    "gamma": (("alpha", "beta"), lambda rng, a, b, size: rng.gamma(a, b, size)),
+    "exponential": (("lam",), lambda rng, lam, size: rng.exponential(1 / lam, size)),
+    "poisson": (("lam",), lambda rng, lam, size: rng.poisson(lam, size)),
+    "negative_binomial": (("k", "p"), _negative_binomial),
+    "generalized_negative_binomial": (("mu", "alpha"), _generalized_negative_binomial),
+}
+_DEFAULTS = {"low": 0.0, "high": 1.0, "loc": 0.0, "scale": 1.0, "alpha": 1.0, "beta": 1.0,
+             "lam": 1.0, "k": 1, "p": 1.0, "mu": 1.0}
+
+
+def _dist_params(dist: str) -> dict:
+    return {n: P(INT if n == "k" else FLOAT, _DEFAULTS[n]) for n in _DISTS[dist][0]}
+
+
+def _draw(attrs: Attrs, dist: str, values: list, size: tuple, ctx,
+          shown: tuple | None = None) -> np.ndarray:
+    names, draw = _DISTS[dist]
+    _validate(attrs, dist, dict(zip(names, values)), shown)
+    return np.asarray(draw(_rng(ctx), *values, size))
+
+
+def _scalar_forward(dist: str):
+    def forward(attrs, inputs, ctx):
+        values = [getattr(attrs, n) for n in _DISTS[dist][0]]
+        out = _draw(attrs, dist, values, attrs.shape or (), ctx)
+        return [out.astype(attrs.dtype or F32, copy=False)]
+    return forward
+
+
+declare("_random_uniform", "uniform", "random_uniform",
+        params={**_dist_params("uniform"), **_SAMPLE, "dtype": P(opt_dtypes(*_FLOATS), None)},
+        inputs=(), infer_shape=_sample_shape, infer_type=_sample_type(F32),
+        forward=_scalar_forward("uniform"))
+declare("_random_normal", "normal", "random_normal",
+        params={**_dist_params("normal"), **_SAMPLE, "dtype": P(opt_dtypes(*_FLOATS), None)},
+        inputs=(), infer_shape=_sample_shape, infer_type=_sample_type(F32),
+        forward=_scalar_forward("normal"))
+for _dist in ("gamma", "exponential", "poisson", "negative_binomial",
+              "generalized_negative_binomial"):
+    declare(f"_random_{_dist}", f"random_{_dist}",
+            params={**_dist_params(_dist), **_SAMPLE, "dtype": P(opt_dtypes(*_FLOATS), None)},
+            inputs=(), infer_shape=_sample_shape, infer_type=_sample_type(F32),
+            forward=_scalar_forward(_dist))
+
+
+# -- *_like: the data's shape and dtype, its values unused (a zero gradient, as MXNet's).
+
+
+def _float_like_type(attrs: Attrs, ins: list, outs: list):
+    t = ins[0] if ins[0] is not None else outs[0]
+    if t is not None and t.kind != "f":
+        raise fail(attrs, f"this operation only supports floating point types, not {t}")
+    if t is not None:
+        ins[0] = outs[0] = t
+    return ins, outs
+
+
+def _like_forward(dist: str):
+    def forward(attrs, inputs, ctx):
+        (x,) = inputs
+        _float_like_type(attrs, [x.dtype], [None])
+        values = [getattr(attrs, n) for n in _DISTS[dist][0]]
+        return [_draw(attrs, dist, values, x.shape, ctx).astype(x.dtype, copy=False)]
+    return forward
+
+
+def _zero_gradients(attrs, out_grads, inputs, outputs, ctx):
+    return [np.zeros_like(x) for x in inputs]
+
+
+for _dist in _DISTS:
+    declare(f"_random_{_dist}_like", params=_dist_params(_dist), inputs=("data",),
+            infer_shape=like_data, infer_type=_float_like_type, forward=_like_forward(_dist),
+            backward=_zero_gradients)
+
+# -- _sample_*: one block of ``shape`` draws per element of the parameter arrays.
+_SAMPLE_INPUTS = {"uniform": ("low", "high"), "normal": ("mu", "sigma"),
+                  "gamma": ("alpha", "beta"), "exponential": ("lam",), "poisson": ("lam",),
+                  "negative_binomial": ("k", "p"),
+                  "generalized_negative_binomial": ("mu", "alpha")}
+
+
+def _multi_sample_shape(attrs: Attrs, ins: list, outs: list):
+    names = attrs.op.list_inputs(attrs)
+    s = None
+    for i, x in enumerate(ins):
+        try:
+            s = merge_shape(s, x)
+        except MXNetError:
+            raise fail(attrs, f"parameter arrays must have one shape, but {names[i]!r} has "
+                              f"{tuple(x)} and {names[0]!r} {tuple(s)}") from None
+    if s is not None:
+        for i in range(len(ins)):
+            assign(attrs, ins, i, s, names)
+        o = (*s, *(attrs.shape or ()))
+        assign(attrs, outs, 0, o or scalar_shape(), ["output"])
+    return ins, outs
+
+
+def _multi_sample_type(attrs: Attrs, ins: list, outs: list):
+    t = next((x for x in ins if x is not None), None)
+    for i in range(len(ins)):
+        assign_type(attrs, ins, i, t, attrs.op.list_inputs(attrs))
+    assign_type(attrs, outs, 0, attrs.dtype or F32, ["output"])
+    return ins, outs
+
+
+def _multi_sample_forward(dist: str):
+    def forward(attrs, inputs, ctx):
+        _multi_sample_shape(attrs, [x.shape for x in inputs], [None])
+        extra = tuple(attrs.shape or ())
+        values = [x.astype(np.float64).reshape(x.shape + (1,) * len(extra)) for x in inputs]
+        out = _draw(attrs, dist, values, inputs[0].shape + extra, ctx,
+                    tuple(attrs.op.list_inputs(attrs)))
+        return [out.reshape(out.shape or scalar_shape()).astype(attrs.dtype or F32,
+                                                                copy=False)]
+    return forward
+
+
+for _dist, _names in _SAMPLE_INPUTS.items():
+    declare(f"_sample_{_dist}", f"sample_{_dist}",
+            params={"shape": P(SHAPE, ()), "dtype": P(opt_dtypes(*_FLOATS), None)},
+            inputs=_names, infer_shape=_multi_sample_shape, infer_type=_multi_sample_type,
+            forward=_multi_sample_forward(_dist), backward=_zero_gradients)
+
+
+def _multinomial_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is not None:
+        if len(d) < 1 or len(d) > 5:
+            raise fail(attrs, f"data of shape {d}: the probabilities need 1 to 5 dims")
+        o = (*d[:-1], *(attrs.shape or ())) or scalar_shape()
+        names = attrs.op.list_outputs(attrs)
+        for i in range(len(outs)):
+            assign(attrs, outs, i, o, names)
+    return ins, outs
+
+
+def _multinomial_type(attrs: Attrs, ins: list, outs: list):
+    names = attrs.op.list_outputs(attrs)
+    assign_type(attrs, outs, 0, attrs.dtype, names)
+    if len(outs) > 1:
+        assign_type(attrs, outs, 1, ins[0], names)
+    return ins, outs
+
+
+def _multinomial_forward(attrs, inputs, ctx):
+    (p,) = inputs
+    _multinomial_shape(attrs, [p.shape], [None] * (2 if attrs.get_prob else 1))
+    extra = tuple(attrs.shape or ())
+    rows = p.reshape(-1, p.shape[-1]).astype(np.float64)
+    cdf = np.cumsum(rows, axis=-1)
+    u = _rng(ctx).random((rows.shape[0], max(1, size_of(extra))))
+    # the first class whose running sum exceeds the draw (the last one if rounding leaves
+    # the sum short of it), as MXNet's sampler scans
+    idx = np.minimum((u[:, :, None] >= cdf[:, None, :]).sum(-1), p.shape[-1] - 1)
+    o = (*p.shape[:-1], *extra) or scalar_shape()
+    outs = [idx.reshape(o).astype(attrs.dtype)]
+    if attrs.get_prob:
+        with np.errstate(divide="ignore"):
+            lp = np.log(np.take_along_axis(rows, idx, axis=1))
+        outs.append(lp.reshape(o).astype(p.dtype))
+    ctx.saved["index"] = idx
+    return outs
+
+
+def _multinomial_backward(attrs, out_grads, inputs, outputs, ctx):
+    (p,) = inputs
+    grad = np.zeros(p.shape, np.float64).reshape(-1, p.shape[-1])
+    if attrs.get_prob:
+        rows = p.reshape(-1, p.shape[-1]).astype(np.float64)
+        idx = outputs[0].reshape(rows.shape[0], -1).astype(np.int64)
+        g = out_grads[1].reshape(idx.shape) / np.take_along_axis(rows, idx, axis=1)
+        np.add.at(grad, (np.arange(rows.shape[0])[:, None], idx), g)
+    return [grad.reshape(p.shape).astype(p.dtype, copy=False)]
+
+
+declare("_sample_multinomial", "sample_multinomial",
+        params={"shape": P(SHAPE, ()), "get_prob": P(BOOL, False),
+                "dtype": P(dtypes("float16", "float32", "float64", "int32", "uint8"),
+                           np.dtype("int32"))},
+        outputs=lambda a: ("output0", "output1") if a.get_prob else ("output",),
+        infer_shape=_multinomial_shape, infer_type=_multinomial_type,
+        forward=_multinomial_forward, backward=_multinomial_backward)
+
+
+def _zipfian_shape(attrs: Attrs, ins: list, outs: list):
+    s = attrs.shape
+    if s is None or len(s) != 2:
+        raise fail(attrs, f"shape={s} must be (batch_size, num_sampled)")
+    if s[1] > attrs.range_max:
+        raise fail(attrs, f"shape={s}: cannot draw {s[1]} unique classes out of range_max="
+                          f"{attrs.range_max}")
+    assign(attrs, outs, 0, s, ["output0", "output1"])
+    assign(attrs, outs, 1, s[:1], ["output0", "output1"])
+    return ins, outs
+
+
+def _zipfian_forward(attrs, inputs, ctx):
+    """Unique classes per row from the log-uniform (Zipfian) distribution
+    P(c) = log((c + 2) / (c + 1)) / log(range_max + 1), and how many draws each row took."""
+    _zipfian_shape(attrs, [], [None, None])
+    batch, n = attrs.shape
+    rng, log_range = _rng(ctx), np.log(attrs.range_max + 1)
+    samples = np.zeros((batch, n), I64)
+    tries = np.zeros(batch, I64)
+    for b in range(batch):  # each row draws until it holds n distinct classes
+        draws = np.zeros(0, I64)
+        while True:
+            more = (np.exp(rng.random(2 * n) * log_range) - 1).astype(I64)
+            draws = np.concatenate([draws, np.minimum(more, attrs.range_max - 1)])
+            first = np.sort(np.unique(draws, return_index=True)[1])
+            if first.size >= n:
+                break
+        samples[b] = draws[first[:n]]
+        tries[b] = first[n - 1] + 1
+    return [samples, tries]
+
+
+declare("_sample_unique_zipfian", params={"range_max": P(INT), "shape": P(OPT_SHAPE, None)},
+        inputs=(), outputs=("output0", "output1"), infer_shape=_zipfian_shape,
+        infer_type=lambda attrs, ins, outs: (ins, [I64, I64]), forward=_zipfian_forward)
+
+
+# -- _random_pdf_*: densities (or log-densities) of samples under per-element parameters.
+# A sample array is the parameters' shape followed by the draws' dims (Dirichlet: then the
+# K categories). Parameters as MXNet defines them: gamma's beta is a rate here (the sampler's
+# is a scale), negative binomial's p a success probability, the generalized one's (mu, alpha)
+# a mean and a dispersion. Gradients reach the sample and every parameter.
+
+
+def _lpdf_uniform(x, low, high):
+    w = high - low
+    return -np.log(w) + 0 * x, [0 * x, 1 / w + 0 * x, -1 / w + 0 * x]
+
+
+def _lpdf_normal(x, mu, sigma):
+    z = (x - mu) / sigma
+    lp = -0.5 * z * z - np.log(sigma) - 0.5 * np.log(2 * np.pi)
+    return lp, [-z / sigma, z / sigma, (z * z - 1) / sigma]
+
+
+def _lpdf_gamma(x, alpha, beta):
+    lp = alpha * np.log(beta) + (alpha - 1) * np.log(x) - beta * x - gammaln(alpha)
+    return lp, [(alpha - 1) / x - beta, np.log(beta) + np.log(x) - digamma(alpha),
+                alpha / beta - x]
+
+
+def _lpdf_exponential(x, lam):
+    return np.log(lam) - lam * x, [-lam + 0 * x, 1 / lam - x]
+
+
+def _lpdf_poisson(x, lam):
+    lp = x * np.log(lam) - lam - gammaln(x + 1)
+    return lp, [np.log(lam) - digamma(x + 1), x / lam - 1]
+
+
+def _lpdf_negative_binomial(x, k, p):
+    lp = (gammaln(x + k) - gammaln(x + 1) - gammaln(k) + k * np.log(p)
+          + x * np.log1p(-p))
+    return lp, [digamma(x + k) - digamma(x + 1) + np.log1p(-p),
+                digamma(x + k) - digamma(k) + np.log(p), k / p - x / (1 - p)]
+
+
+def _lpdf_generalized_negative_binomial(x, mu, alpha):
+    k, am = 1 / alpha, alpha * mu
+    lp = (gammaln(x + k) - gammaln(x + 1) - gammaln(k) - k * np.log1p(am)
+          + x * np.log(am / (1 + am)))
+    d_mu = (x - mu) / (mu * (1 + am))
+    d_alpha = ((digamma(k) - digamma(x + k) + np.log1p(am)) / (alpha * alpha)
+               + (x - mu) / (alpha * (1 + am)))
+    return lp, [digamma(x + k) - digamma(x + 1) + np.log(am / (1 + am)), d_mu, d_alpha]
+
+
+def _lpdf_dirichlet(x, alpha):
+    lp = (gammaln(alpha.sum(-1)) - gammaln(alpha).sum(-1)
+          + ((alpha - 1) * np.log(x)).sum(-1))
+    d_alpha = digamma(alpha.sum(-1, keepdims=True)) - digamma(alpha) + np.log(x)
+    return lp, [(alpha - 1) / x, d_alpha]
+
+
+_PDFS = {"uniform": (("low", "high"), _lpdf_uniform),
+         "normal": (("mu", "sigma"), _lpdf_normal),
+         "gamma": (("alpha", "beta"), _lpdf_gamma),
+         "exponential": (("lam",), _lpdf_exponential),
+         "poisson": (("lam",), _lpdf_poisson),
+         "negative_binomial": (("k", "p"), _lpdf_negative_binomial),
+         "generalized_negative_binomial": (("mu", "alpha"),
+                                           _lpdf_generalized_negative_binomial),
+         "dirichlet": (("alpha",), _lpdf_dirichlet)}
+
+
+def _pdf_shape(attrs: Attrs, ins: list, outs: list):
+    names = attrs.op.list_inputs(attrs)
+    p = None
+    for i in range(1, len(ins)):
+        try:
+            p = merge_shape(p, ins[i])
+        except MXNetError:
+            raise fail(attrs, f"parameter arrays must have one shape, but {names[i]!r} has "
+                              f"{tuple(ins[i])} and {names[1]!r} {tuple(p)}") from None
+    s = ins[0]
+    dirichlet = attrs.op.name == "_random_pdf_dirichlet"
+    if s is not None and p is not None:
+        lead = p[:-1] if dirichlet else p
+        if len(s) < len(p) or tuple(s[:len(lead)]) != tuple(lead) or (
+                dirichlet and s[-1] != p[-1]):
+            raise fail(attrs, f"sample of shape {tuple(s)} must begin with the parameters' "
+                              f"shape {tuple(p)}" + (" and end with its last dim"
+                                                     if dirichlet else ""))
+    if p is not None:
+        for i in range(1, len(ins)):
+            assign(attrs, ins, i, p, names)
+    if s is not None:
+        assign(attrs, outs, 0, (s[:-1] if dirichlet else s) or scalar_shape(), ["output"])
+    return ins, outs
+
+
+def _pdf_parts(attrs: Attrs, inputs: list):
+    """(log-density, its gradients, the parameters' broadcast shape) in float64."""
+    _pdf_shape(attrs, [x.shape for x in inputs], [None])
+    x = inputs[0].astype(np.float64)
+    dirichlet = attrs.op.name == "_random_pdf_dirichlet"
+    lead = inputs[1].ndim - (1 if dirichlet else 0)
+    extra = x.ndim - inputs[1].ndim
+    params = [p.astype(np.float64) for p in inputs[1:]]
+    if dirichlet:
+        params = [p.reshape(p.shape[:-1] + (1,) * extra + p.shape[-1:]) for p in params]
+    else:
+        params = [p.reshape(p.shape + (1,) * extra) for p in params]
+    fn = _PDFS[attrs.op.name[len("_random_pdf_"):]][1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lp, grads = fn(x, *params)
+    return lp, grads, lead, extra
+
+
+def _pdf_forward(attrs, inputs, ctx):
+    lp, _, _, _ = _pdf_parts(attrs, inputs)
+    out = lp if attrs.is_log else np.exp(lp)
+    return [np.asarray(out).reshape(np.shape(lp) or scalar_shape()).astype(inputs[0].dtype)]
+
+
+def _pdf_backward(attrs, out_grads, inputs, outputs, ctx):
+    lp, grads, lead, extra = _pdf_parts(attrs, inputs)
+    g = out_grads[0].reshape(lp.shape).astype(np.float64)
+    if not attrs.is_log:
+        g = g * np.exp(lp)
+    dirichlet = attrs.op.name == "_random_pdf_dirichlet"
+    if dirichlet:
+        g = g[..., None]
+    # Counts are not differentiable: MXNet gives the discrete distributions' samples none.
+    discrete = attrs.op.name.endswith(("poisson", "binomial"))
+    res = [np.zeros_like(inputs[0]) if discrete else (g * grads[0]).astype(inputs[0].dtype)]
+    axes = tuple(range(lead, lead + extra))
+    for p, d in zip(inputs[1:], grads[1:]):
+        res.append(np.broadcast_to(g * d, np.broadcast_shapes(g.shape, np.shape(d)))
+                   .sum(axis=axes).reshape(p.shape).astype(p.dtype))
+    return res
+
+
+for _dist, (_names, _fn) in _PDFS.items():
+    declare(f"_random_pdf_{_dist}", f"random_pdf_{_dist}",
+            params={"is_log": P(BOOL, False)}, inputs=("sample", *_names),
+            infer_shape=_pdf_shape, forward=_pdf_forward, backward=_pdf_backward)
+
+
+def _shuffle_forward(attrs, inputs, ctx):
+    (x,) = inputs
+    return [_rng(ctx).permutation(x, axis=0) if x.ndim else x.copy()]
+
+
+# No backward: MXNet registers no gradient for _shuffle.
+declare("_shuffle", "_npi_shuffle", "shuffle", infer_shape=same_shape,
+        forward=_shuffle_forward)
+
+NO_BACKWARD = {"_random_gamma", "_random_exponential", "_random_poisson",
+               "_random_negative_binomial", "_random_generalized_negative_binomial",
+               "_sample_unique_zipfian", "_shuffle"}
 
 
 def _eye_shape(attrs: Attrs, ins: list, outs: list):

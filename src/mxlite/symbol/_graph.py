@@ -353,6 +353,15 @@ def compose(heads: list[Entry], args: list[list[Entry]], kwargs: dict[str, list[
 # JSON.
 
 
+def _legacy_op(op_name: str) -> registry.Op | None:
+    """The NNVM-era dunder names (``__add_scalar__``...) that pre-1.0 graphs and TVM's
+    frontend use for the scalar operators."""
+    from ..ops.contrib import LEGACY_ALIASES
+
+    target = LEGACY_ALIASES.get(op_name)
+    return registry.find(target) if target else None
+
+
 def _unknown_op(op_name: str, name: str, where: str) -> MXNetError:
     at = f"{where}: " if where else ""
     return MXNetError(f"{at}node {name!r}: unknown operator {op_name!r} "
@@ -420,7 +429,7 @@ def _from_json(text: str | bytes, where: str) -> list[Entry]:
             continue
         op = ops.get(op_name)
         if op is None:
-            op = ops[op_name] = find(op_name)
+            op = ops[op_name] = find(op_name) or _legacy_op(op_name)
             if op is None:
                 raise _unknown_op(op_name, name, where)
         node = Node(op, name, attrs)
