@@ -54,7 +54,12 @@ SEEDS = {
                "module/cnn-symbol.json"],
     "pickle": ["optimizer/sgd_dump_optimizer.states", "module/mx_mlp-0003.states",
                "pickle/single_p2.pkl", "pickle/dict_p4.pkl", "pickle/single_p4.pkl"],
+    "recordio": ["recordio/split.rec", "recordio/multi.rec", "recordio/im2rec.rec"],
+    "recordidx": ["recordio/multi.idx", "recordio/im2rec.idx"],
 }
+# The indexed RecordIO entries read a damaged .rec through this sound index (and a damaged
+# .idx against this sound .rec).
+REC_PAIR = ("recordio/multi.rec", "recordio/multi.idx")
 EXTREMES = (0, 1, 2**31 - 1, 2**32 - 1, 2**63 - 1, 2**64 - 1)
 CALL_LIMIT = 20  # seconds before a call is recorded as a timeout
 MEMORY_LIMIT = 4 << 30
@@ -252,6 +257,7 @@ def run_one(fast: F.Harness, traced: F.Harness, entry: str, label: str, data: by
 def campaign(args: argparse.Namespace) -> dict:
     fast = F.Harness()
     traced = F.Harness(trace_memory=True)
+    fast.rec_pair = traced.rec_pair = tuple((DATA / p).read_bytes() for p in REC_PAIR)
     seeds = {k: [(DATA / p).read_bytes() for p in v] for k, v in SEEDS.items()}
     seeds["record"] = record_seeds()
     start = time.monotonic()
@@ -264,7 +270,7 @@ def campaign(args: argparse.Namespace) -> dict:
                 lambda: iter(hypothesis_inputs(seeds[kind], args.hypothesis)),
                 lambda: stacked(seeds[kind], rng, args.random)]
 
-    kinds = ("arrays", "symbol", "pickle", "record")
+    kinds = ("arrays", "symbol", "pickle", "record", "recordio", "recordidx")
     shares = [(kind, source) for kind in kinds for source in sources(kind)]
     for n, (kind, source) in enumerate(shares, 1):
         # each (kind, source) gets an equal share; time one leaves unused passes on

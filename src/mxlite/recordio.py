@@ -686,8 +686,8 @@ class MXIndexedRecordIO(MXRecordIO):
                     raise ValueError("no tab-separated offset")
                 key = key_type(fields[0])
                 pos = int(fields[1])
-                if pos < 0:
-                    raise ValueError("negative offset")
+                if not 0 <= pos < 2**63:
+                    raise ValueError("offset out of range")
             except (ValueError, TypeError) as e:
                 raise RecordIOError(f"{self.idx_path}: line {n}: expected 'key<TAB>offset' "
                                     f"with a {getattr(key_type, '__name__', key_type)} key "

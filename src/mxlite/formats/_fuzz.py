@@ -340,6 +340,7 @@ ENTRIES: dict[str, str] = {
     "model.verify(pickle)": "pickle", "Trainer.load_states": "pickle",
     "gluon.load_parameters": "arrays",
     "NDArray.__setstate__": "record", "pickle.loads(NDArray)": "record",
+    "recordio.read": "recordio", "recordio.read_idx": "recordio", "recordio.idx": "recordidx",
 }
 
 
@@ -440,6 +441,9 @@ class Harness:
         self.trace_memory = trace_memory
         self._module = None
         self._gluon = None
+        # the pair the "recordio.read_idx" / "recordio.idx" entries hold fixed
+        self.rec_pair: tuple[bytes, bytes] | None = None
+        self.rec_key_type: type = int
         self._golden_symbol: bytes | None = None
         self._golden_params: bytes | None = None
         self.keys: list = []
@@ -597,6 +601,8 @@ class Harness:
             trainer = self.gluon()[1]
             trainer.load_states(self._path("t.states", data))
             self._defer(_touch_pickled, trainer._updaters[0].states)
+        elif entry in ("recordio.read", "recordio.read_idx", "recordio.idx"):
+            self._recordio(entry, data)
         elif entry == "NDArray.__setstate__":
             from ..ndarray.ndarray import NDArray
 
@@ -610,6 +616,37 @@ class Harness:
             self._verify(entry, data)
         else:
             raise ValueError(f"unknown entry point {entry!r}")
+
+    def _recordio(self, entry: str, data: bytes) -> None:
+        """Read every record sequentially, or every key through an index; ``rec_pair`` (a
+        sound ``.rec`` and its ``.idx``) supplies the other file, ``rec_key_type`` the index's
+        key type."""
+        from .. import recordio
+
+        rec_bytes, idx_bytes = self.rec_pair or (b"", b"")
+        if entry == "recordio.read":
+            r = recordio.MXRecordIO(self._path("f.rec", data), "r")
+            records = []
+            try:
+                for _ in range(len(data) // 8 + 1):  # a record takes at least 8 bytes
+                    rec = r.read()
+                    if rec is None:
+                        break
+                    records.append(rec)
+                else:
+                    raise _Escape("more records than the file can hold")
+            finally:
+                r.close()
+        else:
+            rec = data if entry == "recordio.read_idx" else rec_bytes
+            idx = data if entry == "recordio.idx" else idx_bytes
+            r = recordio.MXIndexedRecordIO(self._path("i.idx", idx), self._path("i.rec", rec),
+                                           "r", key_type=self.rec_key_type)
+            try:
+                records = [r.read_idx(k) for k in list(r.keys)]
+            finally:
+                r.close()
+        self._defer(lambda rs: [bytes(r) for r in rs], records)
 
     def _defer(self, touch: Callable, obj: object) -> None:
         self._later.append(lambda: touch(obj))
