@@ -23,32 +23,16 @@ from typing import Any
 import numpy as np
 import numpy.testing as npt
 
+# No __all__: MXNet's test_utils has none, and its tests rely on what ``from
+# mxnet.test_utils import *`` brings along (sys, os, np, mx ...).
+import mxlite as mx  # noqa: E402,F401  (resolved lazily: the package is importing this)
+
 from . import io as _io
 from .base import MXNetError
 from .context import Context, current_context
 from .ndarray import sparse as _sparse
 from .ndarray.ndarray import NDArray, array, waitall, zeros
 from .symbol.symbol import Symbol
-
-__all__ = [
-    "default_context", "set_default_context", "default_dtype", "default_rtols",
-    "default_atols", "default_numeric_eps", "effective_dtype", "get_tolerance", "get_tols",
-    "get_atol", "get_rtol", "get_etol", "random_arrays", "random_uniform_arrays",
-    "random_sample", "rand_sparse_ndarray", "rand_ndarray", "create_sparse_array",
-    "create_sparse_array_zd", "rand_shape_2d", "rand_shape_3d", "rand_shape_nd",
-    "rand_coord_2d", "np_reduce", "same", "checkShapes", "almost_equal",
-    "assert_almost_equal", "assert_allclose", "assert_almost_equal_with_err",
-    "assert_almost_equal_ignore_nan", "assert_exception", "retry", "simple_forward",
-    "numeric_grad", "check_numeric_gradient", "check_symbolic_forward",
-    "check_symbolic_backward", "check_consistency", "list_gpus", "same_array",
-    "discard_stderr", "DummyIter", "compare_ndarray_tuple", "compare_optimizer",
-    "same_symbol_structure", "environment", "collapse_sum_like",
-    "check_gluon_hybridize_consistency", "new_matrix_with_real_eigvals_2d",
-    "new_matrix_with_real_eigvals_nd", "new_orthonormal_matrix_2d",
-    "new_sym_matrix_with_real_eigvals_2d", "new_sym_matrix_with_real_eigvals_nd",
-    "assign_each", "assign_each2", "create_2d_tensor", "create_vector", "get_identity_mat",
-    "get_identity_mat_batch", "shuffle_csr_column_indices", "is_cd_run", "is_op_runnable",
-]
 
 _DEFAULT_CTX: list[Context | None] = [None]
 

@@ -207,13 +207,29 @@ class KVStore(KVStoreBase):
                 if o.stype != "default":
                     if ignore_sparse:
                         continue
-                    raise KVStoreError(f"pull: key {k!r}: pulling into a {o.stype} array "
-                                       "needs row_sparse_pull")
+                    if o.stype != "row_sparse":
+                        raise KVStoreError(f"pull: key {k!r}: cannot pull into a {o.stype} "
+                                           "array")
+                    self._pull_all_rows(k, stored, o)
+                    continue
                 if tuple(o.shape) != tuple(stored.shape):
                     raise KVStoreError(f"pull: key {k!r} holds shape "
                                        f"{tuple(stored.shape)}, out has shape "
                                        f"{tuple(o.shape)}")
                 np.copyto(o._data, stored._data, casting="unsafe")
+
+    @staticmethod
+    def _pull_all_rows(key: Any, stored: NDArray, out: Any) -> None:
+        """``pull(..., ignore_sparse=False)`` into a row_sparse array: the whole value, its
+        non-zero rows stored (MXNet keeps a row_sparse value's rows the same way)."""
+        if tuple(out.shape) != tuple(stored.shape):
+            raise KVStoreError(f"pull: key {key!r} holds shape {tuple(stored.shape)}, out "
+                               f"has shape {tuple(out.shape)}")
+        dense = np.asarray(_dense(stored))
+        flat = dense.reshape(dense.shape[0], -1) if dense.ndim else dense.reshape(1, 1)
+        rows = np.flatnonzero(np.any(flat != 0, axis=1)).astype(np.int64)
+        out._data = dense[rows].astype(out._data.dtype)
+        out._aux = (rows,)
 
     def pushpull(self, key: Any, value: Any, out: Any = None, priority: int = 0) -> None:
         """``push(key, value)`` then ``pull(key, out)`` (``out`` defaults to ``value``)."""
@@ -242,6 +258,9 @@ class KVStore(KVStoreBase):
             row_ids = [row_ids]
         if not isinstance(row_ids, list):
             raise KVStoreError("row_ids should be NDArray or list of NDArray")
+        # one list of row ids per key (a list per device) reads as MXNet's nested form
+        row_ids = [r for item in row_ids
+                   for r in (item if isinstance(item, (list, tuple)) else [item])]
         groups = _group(key, out, "row_sparse_pull")
         outs = [o for _, arrays in groups for o in arrays]
         if len(row_ids) == 1:

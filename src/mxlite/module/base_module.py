@@ -64,15 +64,24 @@ def _check_names_match(names: Sequence[str], shapes: Sequence[DataDesc], what: s
         warnings.warn(msg, stacklevel=4)
 
 
+class ModuleTypeError(MXNetError, TypeError):
+    """A shape that is not a tuple of integers (MXNet raises TypeError)."""
+
+
 def _as_desc(x: Any, what: str) -> DataDesc:
     if isinstance(x, DataDesc):
         return x
     try:
         name, shape = x[0], x[1]
-        return DataDesc(name, tuple(int(d) for d in shape), *x[2:])
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, IndexError):
         raise ModuleValueError(f"{what}_shapes: expected DataDesc or (name, shape) pairs, got "
                                f"{x!r}") from None
+    # An array where a shape belongs (a common slip) is refused, not read as its values.
+    if not isinstance(shape, (tuple, list)) or not all(
+            isinstance(d, (int, np.integer)) for d in shape):
+        raise ModuleTypeError(f"{what}_shapes: the shape of {name!r} must be a tuple of "
+                              f"integers, got {type(shape).__name__} {shape!r}")
+    return DataDesc(name, tuple(int(d) for d in shape), *x[2:])
 
 
 def _parse_data_desc(data_names: Sequence[str], label_names: Sequence[str], data_shapes: Any,

@@ -57,6 +57,45 @@ _NP_DTYPES = {0: np.float32, 1: np.float64, 2: np.float16, 3: np.uint8, 4: np.in
               11: np.uint64}
 
 
+# MXNet's storage type ids, as ``__storage_type__`` attributes hold them (0 is dense).
+_STYPES = {"1": "row_sparse", "2": "csr"}
+
+
+def _zeros_param(like: NDArray, stype: str | None) -> NDArray:
+    """The module's own zero copy of a bound parameter, in the declared storage type."""
+    arr = NDArray(np.zeros_like(like._data), cpu())
+    return arr if stype is None else arr.tostype(stype)
+
+
+def _prepare_group2ctxs(group2ctxs: Any, ctx_len: int) -> list[dict | None]:
+    """MXNet's ``_prepare_group2ctxs``: one ``{group: context}`` dict per device from a
+    dict (a context, or a list of one or ``ctx_len`` contexts, per group) or a list of
+    dicts."""
+    if group2ctxs is None:
+        return [None] * ctx_len
+    if isinstance(group2ctxs, list):
+        if len(group2ctxs) != ctx_len:
+            raise ModuleValueError(f"group2ctxs has {len(group2ctxs)} entries for {ctx_len} "
+                                   "contexts")
+        return group2ctxs
+    if not isinstance(group2ctxs, dict):
+        raise ModuleValueError(f"group2ctxs must be a dict or a list of dicts, got "
+                               f"{type(group2ctxs).__name__}")
+    out: list[dict] = [{} for _ in range(ctx_len)]
+    for group, ctxs in group2ctxs.items():
+        if isinstance(ctxs, Context):
+            ctxs = [ctxs]
+        ctxs = list(ctxs)
+        if len(ctxs) == 1:
+            ctxs = ctxs * ctx_len
+        if len(ctxs) != ctx_len:
+            raise ModuleValueError(f"group2ctxs[{group!r}] has {len(ctxs)} contexts for "
+                                   f"{ctx_len} devices")
+        for k, c in enumerate(ctxs):
+            out[k][group] = c
+    return out
+
+
 def _simple_bind(symbol: Any, ctx: Context, **kwargs: Any) -> Any:
     bind = getattr(symbol, "simple_bind", None)
     if bind is None:  # a Symbol class without the method: the executor module's function
@@ -67,7 +106,11 @@ def _simple_bind(symbol: Any, ctx: Context, **kwargs: Any) -> Any:
 
 def _copy_into(dst: NDArray, src: Any, name: str) -> None:
     """``src.copyto(dst)``: same shape required, cast to ``dst``'s dtype."""
-    data = src._data if isinstance(src, NDArray) else np.asarray(src)
+    if isinstance(src, NDArray):
+        # sparse batches (csr data, row_sparse weights) are fed to dense executors
+        data = src._data if getattr(src, "stype", "default") == "default" else src.asnumpy()
+    else:
+        data = np.asarray(src)
     if data.shape != dst._data.shape:
         raise MXNetError(f"{name!r}: the given array has shape {data.shape}, the module's "
                          f"has {dst._data.shape}")
@@ -91,8 +134,10 @@ class Module(BaseModule):
         Parameters never updated (bound with ``grad_req='null'``).
     state_names : sequence of str, optional
         Arguments that are states set by ``set_states`` (not parameters, not fed by batches).
-    group2ctxs
-        Accepted for compatibility (mxlite places every array on the host).
+    group2ctxs : dict or list of dict, optional
+        Model parallelism: ``{ctx_group: context or [context per device]}`` (or one dict
+        per device). The arrays of variables in a ``ctx_group`` carry that context; every
+        array lives in host memory.
     compression_params : dict, optional
         Gradient compression for the kvstore (``{'type': '2bit', 'threshold': 0.5}``).
     """
@@ -228,6 +273,16 @@ class Module(BaseModule):
         self._batch_size = None
         self._reset_arrays()
 
+    @property
+    def _exec_group(self) -> Any:
+        """MXNet's ``DataParallelExecutorGroup`` face of the bound executors (``execs``,
+        ``param_names``, ``param_arrays`` ...), as scripts and MXNet's tests reach it."""
+        from .executor_group import DataParallelExecutorGroup
+
+        if not self.binded:
+            return None  # as MXNet's attribute before bind
+        return DataParallelExecutorGroup._of_module(self)
+
     # -- information -----------------------------------------------------------------------
 
     @property
@@ -323,10 +378,17 @@ class Module(BaseModule):
                 initializer(name, arr)
 
         attrs = self._symbol.attr_dict()
-        for name, arr in sorted(self._arg_params.items()):
-            _impl(InitDesc(name, attrs.get(name, None)), arr, arg_params)
-        for name, arr in sorted(self._aux_params.items()):
-            _impl(InitDesc(name, attrs.get(name, None)), arr, aux_params)
+        for params, given in ((self._arg_params, arg_params), (self._aux_params, aux_params)):
+            for name, arr in sorted(params.items()):
+                desc = InitDesc(name, attrs.get(name, None))
+                if getattr(arr, "stype", "default") == "default":
+                    _impl(desc, arr, given)
+                    continue
+                # A sparse parameter (row_sparse weights) is initialized densely, as MXNet's
+                # initializers write every row, and kept in its storage type.
+                dense = NDArray(np.zeros(arr.shape, arr.dtype), arr.context)
+                _impl(desc, dense, given)
+                params[name] = dense.tostype(arr.stype)
         self.params_initialized = True
         self._params_dirty = False
         for ex in self._execs:
@@ -367,6 +429,8 @@ class Module(BaseModule):
                 dst = params.get(name)
                 if dst is None:  # set with allow_missing: the module had no copy yet
                     params[name] = NDArray(arr._data.copy(), arr.context)
+                elif getattr(dst, "stype", "default") != "default":
+                    params[name] = NDArray(arr._data.copy(), arr.context).tostype(dst.stype)
                 else:
                     _copy_into(dst, arr, name)
         self._params_dirty = False
@@ -436,13 +500,24 @@ class Module(BaseModule):
         else:
             if self._arg_params is not None or self._aux_params is not None:
                 raise MXNetError("bind: parameters exist but are not marked initialized")
-            self._arg_params = {name: NDArray(np.zeros_like(a._data), cpu())
+            stypes = self._param_stypes()
+            self._arg_params = {name: _zeros_param(a, stypes.get(name))
                                 for name, a in zip(self._param_names, self._param_arrays)}
             self._aux_params = {name: NDArray(np.zeros_like(a._data), cpu())
                                 for name, a in zip(self._aux_names, self._aux_arrays)}
         if shared_module is not None and shared_module.optimizer_initialized:
             self.borrow_optimizer(shared_module)
         self.binded = True
+
+    def _param_stypes(self) -> dict[str, str]:
+        """Storage types the symbol declares for its variables (``stype=`` of
+        ``mx.sym.var``), by name; dense ones left out."""
+        out = {}
+        for name, attr in self._symbol.attr_dict().items():
+            stype = _STYPES.get(str(attr.get("__storage_type__", "0")))
+            if stype is not None:
+                out[name] = stype
+        return out
 
     def _grad_reqs(self, data_names: list[str]) -> dict[str, str]:
         grad_req = self._grad_req if self.for_training else "null"
@@ -508,14 +583,29 @@ class Module(BaseModule):
         if label_shapes is not None:
             input_types.update({d.name: d.dtype for d in label_shapes})
         grad_req = self._grad_reqs([d.name for d in data_shapes])
+        group2ctxs = _prepare_group2ctxs(self._group2ctxs, len(self._context))
         execs = []
         for k, ctx in enumerate(self._context):
             input_shapes = self._device_shapes(data_shapes, label_shapes, k)
-            execs.append(_simple_bind(self._symbol, ctx, grad_req=grad_req,
-                                      type_dict=input_types,
-                                      shared_exec=None if shared_execs is None
-                                      else shared_execs[k], **input_shapes))
+            ex = _simple_bind(self._symbol, ctx, grad_req=grad_req, type_dict=input_types,
+                              group2ctx=group2ctxs[k],
+                              shared_exec=None if shared_execs is None else shared_execs[k],
+                              **input_shapes)
+            if group2ctxs[k]:
+                self._place_groups(ex, group2ctxs[k], attrs)
+            execs.append(ex)
         return execs
+
+    @staticmethod
+    def _place_groups(ex: Any, group2ctx: dict, attrs: dict) -> None:
+        """Model parallelism's placement: the arrays of variables in a ``ctx_group`` carry
+        that group's context (every array lives in host memory; the label is what MXNet
+        code reads back)."""
+        for table in (ex.arg_dict, ex.grad_dict, ex.aux_dict):
+            for name, arr in table.items():
+                group = attrs.get(name, {}).get("__ctx_group__")
+                if arr is not None and group in group2ctx:
+                    arr._ctx = group2ctx[group]
 
     def _split_batch(self, batch_size: int | None) -> list[slice]:
         """MXNet's ``_split_input_slice``: the batch cut by ``work_load_list`` (rounded)."""
@@ -734,7 +824,7 @@ class Module(BaseModule):
                for d, desc in zip(data, self._data_shapes)):
             self._reshape_for(data_batch)
         self._load(data, self._dev_data, self._data_shapes)
-        labels = data_batch.label
+        labels = getattr(data_batch, "label", None)  # any object with .data is a batch
         if self._label_shapes is not None and labels:
             self._load(labels, self._dev_labels, self._label_shapes)
         if is_train is None:
@@ -769,7 +859,7 @@ class Module(BaseModule):
         provide = getattr(data_batch, "provide_label", None)
         if provide:
             new_lshape = provide
-        elif data_batch.label and self._label_shapes is not None:
+        elif getattr(data_batch, "label", None) and self._label_shapes is not None:
             new_lshape = [DataDesc(d.name, tuple(a.shape), d.dtype, d.layout)
                           for d, a in zip(self._label_shapes, data_batch.label)]
         else:
@@ -791,8 +881,9 @@ class Module(BaseModule):
         for k, ex in enumerate(self._execs):
             grads = None
             if out_grads is not None:
-                grads = [NDArray(np.ascontiguousarray(self._slice(g, k, DataDesc("g", g.shape))),
-                                 self._context[k]) for g in out_grads]
+                grads = [NDArray(np.ascontiguousarray(self._slice(g, k, desc)),
+                                 self._context[k])
+                         for g, desc in zip(out_grads, self._output_descs())]
             ex.backward(out_grads=grads)
 
     def update(self) -> None:
@@ -840,7 +931,21 @@ class Module(BaseModule):
             return list(outs) if merge_multi_context else [[o] for o in outs]
         per_output = [[ex.outputs[i] for ex in self._execs]
                       for i in range(len(self._output_names))]
-        return self._merge(per_output) if merge_multi_context else per_output
+        if not merge_multi_context:
+            return per_output
+        return self._merge(per_output, self._output_descs())
+
+    def _output_descs(self) -> list[DataDesc]:
+        """The outputs' batch layouts (the ``__layout__`` attribute MXNet reads, e.g.
+        ``'TNC'``; batch axis 0 without one), for splitting and merging along them."""
+        descs = []
+        for name in self._output_names:
+            try:
+                layout = self._symbol[name].attr("__layout__")
+            except (MXNetError, KeyError, IndexError, ValueError):
+                layout = None
+            descs.append(DataDesc(name, (), layout=layout or "NCHW"))
+        return descs
 
     def get_input_grads(self, merge_multi_context: bool = True) -> list:
         """Gradients of the data inputs from the last backward."""
