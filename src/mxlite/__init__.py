@@ -25,6 +25,7 @@ from . import (
     name,
     ndarray,
     npx,
+    operator,
     optimizer,
     profiler,
     random,

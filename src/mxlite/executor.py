@@ -42,6 +42,18 @@ __all__ = ["Executor", "bind", "simple_bind", "eval_symbol"]
 
 # Operators whose gradient does not read the head gradient (MXNet's loss layers and
 # gradient stoppers): backward() may omit out_grads for heads they produce.
+def _is_loss(node: Any) -> bool:
+    """Whether a head needs no gradient from the caller: a loss operator, or a Custom
+    operator whose Prop says ``need_top_grad`` is False (MXNet's custom losses)."""
+    if node.op is None:
+        return False
+    if node.op.name == "Custom":
+        from .ops import custom
+
+        return not custom.needs_head_grad(node.parsed)
+    return node.op.name in _LOSS_OPS
+
+
 _LOSS_OPS = frozenset({
     "SoftmaxOutput", "LinearRegressionOutput", "LogisticRegressionOutput",
     "MAERegressionOutput", "SVMOutput", "MakeLoss", "make_loss", "BlockGrad",
@@ -518,7 +530,7 @@ class Executor:
             g = given[k] if k < len(given) else None
             if g is None:
                 node = e[0]
-                if node.op is None or node.op.name not in _LOSS_OPS:
+                if not _is_loss(node):
                     raise MXNetError(
                         f"backward: output {k} ({self._output_names[k]!r}) needs a head "
                         "gradient: because the last operator is not Loss function, "

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from ..base import MXNetError
 
-__all__ = ["MXNET_VERSION", "JsonNode", "JsonGraph", "parse", "read_node", "dumps"]
+__all__ = ["MXNET_VERSION", "JsonNode", "JsonGraph", "parse", "parse_doc", "read_node", "dumps"]
 
 MXNET_VERSION = 10901  # what MXNet 1.9.1 writes; files without it are 0.8.0 (800)
 
@@ -97,6 +97,13 @@ def parse(text: str | bytes, where: str = "") -> JsonGraph:
     except RecursionError:
         raise _fail(where, "not a symbol graph: JSON nested deeper than Python's parser "
                            "follows (a symbol file nests 5 levels)") from None
+    return parse_doc(doc, where)
+
+
+def parse_doc(doc: Any, where: str = "", version: int = 800) -> JsonGraph:
+    """:func:`parse` on a document already read: a whole file, or a control-flow node's
+    subgraph, which carries no ``mxnet_version`` of its own (``version`` is then its
+    file's)."""
     if type(doc) is not dict:
         raise _fail(where, f"a symbol file holds a JSON object, got {type(doc).__name__}")
     for key in ("nodes", "arg_nodes", "heads"):
@@ -116,7 +123,6 @@ def parse(text: str | bytes, where: str = "") -> JsonGraph:
     heads = _entries(doc["heads"], "heads", n_nodes, where)
     if not heads:
         raise _fail(where, "'heads' is empty: a symbol has at least one output")
-    version = 800
     gattrs = doc.get("attrs", {})
     if type(gattrs) is not dict:
         raise _fail(where, f"'attrs': expected an object, got {type(gattrs).__name__}")
@@ -152,9 +158,9 @@ def read_node(nd: Any, i: int, n_nodes: int, where: str) -> JsonNode:
         extra = sorted(set(nd) - _NODE_KEYS)
         raise _fail(where, f"{at}: unknown field {extra[0]!r}")
     inputs = _entries(inputs, f"{at} inputs", n_nodes, where)
-    if nd.get("subgraphs"):
-        raise _fail(where, f"{at}: nodes with subgraphs (control-flow operators) are not "
-                           "supported")
+    subgraphs = nd.get("subgraphs", [])
+    if type(subgraphs) is not list or any(type(g) is not dict for g in subgraphs):
+        raise _fail(where, f"{at}: 'subgraphs' must be a list of graph objects")
     # MXNet reads "attrs" and "attr" into one map, the later in the file replacing the other,
     # and "param" (pre-0.9) fills in the keys they do not have.
     attrs: dict[str, str] = {}
@@ -207,13 +213,16 @@ def _object(pairs: dict[str, str], indent: str) -> str:
 
 def dumps(records: Sequence[tuple[str, str, dict[str, str], list[list[int]], list[int] | None,
                                   int]],
-          heads: list[list[int]], graph_attrs: dict[str, tuple[str, Any]]) -> str:
+          heads: list[list[int]], graph_attrs: dict[str, tuple[str, Any]],
+          subgraphs: dict[int, list[str]] | None = None) -> str:
     """The text MXNet writes for a graph.
 
     ``records`` are ``(op, name, attrs, inputs, control_deps, num_outputs)`` in topological
     order, ``op`` ``"null"`` for variables and inputs ``[node, output, version]`` lists (or,
     for ten entries or fewer, their one-line text ``"[[0, 0, 0], [1, 0, 0]]"``);
-    ``graph_attrs`` maps a name to ``(type, value)`` (``{"mxnet_version": ("int", 10901)}``).
+    ``graph_attrs`` maps a name to ``(type, value)`` (``{"mxnet_version": ("int", 10901)}``;
+    empty for a subgraph, which MXNet writes without ``attrs``). ``subgraphs`` maps a record's
+    index to the texts (this function's, for the subgraph alone) of its node's subgraphs.
     """
     parts = []
     append = parts.append
@@ -245,8 +254,9 @@ def dumps(records: Sequence[tuple[str, str, dict[str, str], list[list[int]], lis
                 at = attrs_text[key] = ', \n      "attrs": ' + _object(attrs, "      ")
         else:
             at = ""
+        subs = subgraphs.get(i) if subgraphs else None
         if type(inputs) is str:  # already the one-line text
-            if not deps:
+            if not deps and not subs:
                 append(node_text % (qop, name, at, inputs))
                 continue
             ins = inputs
@@ -254,10 +264,17 @@ def dumps(records: Sequence[tuple[str, str, dict[str, str], list[list[int]], lis
             ins = repr(inputs) if len(inputs) <= 10 else _array(inputs, "      ")
         if deps:
             ins += ', \n      "control_deps": ' + _array(deps, "      ")
+        if subs:
+            # A subgraph is a graph nested four levels deep: its text, indented 8 more.
+            ins += (', \n      "subgraphs": [\n        '
+                    + ", \n        ".join(t.replace("\n", "\n        ") for t in subs)
+                    + "\n      ]")
         append(f'{qop}"{name}"{at}, \n      "inputs": {ins}\n    }}')
     gattrs = {k: "[" + _q(t) + ", " + (_q(v) if isinstance(v, str) else repr(v)) + "]"
               for k, (t, v) in graph_attrs.items()}
-    if len(gattrs) == 1:
+    if not gattrs:
+        gtext = ""
+    elif len(gattrs) == 1:
         ((k, v),) = gattrs.items()
         gtext = "{" + _q(k) + ": " + v + "}"
     else:
@@ -265,4 +282,5 @@ def dumps(records: Sequence[tuple[str, str, dict[str, str], list[list[int]], lis
             gattrs.items())) + "\n  }")
     return ('{\n  "nodes": [\n' + ", \n".join(parts) + '\n  ], \n  "arg_nodes": '
             + _array(arg_nodes, "  ") + ', \n  "node_row_ptr": ' + _array(row_ptr, "  ")
-            + ', \n  "heads": ' + _array(heads, "  ") + ', \n  "attrs": ' + gtext + "\n}")
+            + ', \n  "heads": ' + _array(heads, "  ")
+            + (', \n  "attrs": ' + gtext if gtext else "") + "\n}")

@@ -1,6 +1,163 @@
-"""``mx.nd.contrib``: the ``_contrib_*`` operators under their short names (made on first use)."""
+"""``mx.nd.contrib``: the ``_contrib_*`` operators under their short names (made on first use),
+and the imperative control flow :func:`foreach`, :func:`while_loop` and :func:`cond`.
 
+The control flow runs as plain Python over ``mx.nd`` operators, as MXNet's does, so autograd
+records every step and differentiates through the loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..base import MXNetError
 from .register import namespace_getattr as _namespace_getattr
 
-__all__: list[str] = []
-__getattr__, __dir__ = _namespace_getattr(globals(), "_contrib_")
+__all__: list[str] = ["foreach", "while_loop", "cond"]
+_getattr, __dir__ = _namespace_getattr(globals(), "_contrib_")
+__getattr__ = _getattr
+
+
+def _nd() -> Any:
+    from . import ndarray
+
+    return ndarray
+
+
+def _flatten(args: Any, what: str) -> tuple[list, Any]:
+    NDArray = _nd().NDArray  # noqa: N806
+    if isinstance(args, NDArray):
+        return [args], 0
+    if not isinstance(args, (list, tuple)):
+        raise MXNetError(f"{what} must be (nested) list of NDArray, but got {args!r} of type "
+                         f"{type(args).__name__}")
+    flat, fmts = [], []
+    for a in args:
+        f, fmt = _flatten(a, what)
+        flat.extend(f)
+        fmts.append(fmt)
+    return flat, fmts
+
+
+def _regroup(args: list, fmt: Any) -> tuple[Any, list]:
+    if isinstance(fmt, int):
+        if fmt == 0:
+            return args[0], args[1:]
+        return args[:fmt], args[fmt:]
+    ret = []
+    for f in fmt:
+        res, args = _regroup(args, f)
+        ret.append(res)
+    return ret, args
+
+
+def _op(name: str) -> Any:
+    from .register import make_function
+
+    return make_function(name)
+
+
+def foreach(body: Any, data: Any, init_states: Any) -> tuple[Any, Any]:
+    """Run ``out, states = body(data[i], states)`` for every ``i`` along axis 0 of ``data``;
+    returns the stacked outputs and the last states (NDArrays or nested lists of them)."""
+    flat, _ = _flatten(data, "foreach input")
+    _flatten(init_states, "foreach states")
+    single = isinstance(data, _nd().NDArray)
+    n = data.shape[0] if single else flat[0].shape[0]
+    states = init_states
+    outputs = []
+    out_fmt = None
+    for i in range(n):
+        eles = data[i] if single else [d[i] for d in data]
+        outs, states = body(eles, states)
+        outs, out_fmt = _flatten(outs, "foreach output")
+        outputs.append(outs)
+    stack = _op("stack")
+    stacked = [stack(*items) for items in zip(*outputs)]
+    if out_fmt is not None:
+        stacked, _ = _regroup(stacked, out_fmt)
+    return stacked, states
+
+
+def _scalar(value: Any, type_: type, what: str) -> Any:
+    if isinstance(value, _nd().NDArray):
+        value = value.asscalar()
+    try:
+        return type_(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"Cannot convert {what} to python {type_.__name__}") from None
+
+
+def while_loop(cond: Any, func: Any, loop_vars: Any, max_iterations: Any = None
+               ) -> tuple[Any, Any]:
+    """Step ``func(*loop_vars) -> (step_output, new_loop_vars)`` while ``cond(*loop_vars)``
+    holds, at most ``max_iterations`` times. Step outputs are stacked along a new axis 0 and
+    padded to ``max_iterations`` rows (with zeros; MXNet leaves them uninitialised)."""
+    nd = _nd()
+    if max_iterations is None:
+        raise ValueError("max_iterations should be specified")
+    max_iterations = _scalar(max_iterations, int, "max_iteration")
+    single = isinstance(loop_vars, nd.NDArray)
+    loop_vars = [loop_vars] if single else list(loop_vars)
+    if not loop_vars:
+        raise ValueError("loop_vars should contain at least one element")
+    steps = 0
+    outputs: list = []
+    out_fmt = None
+    while steps < max_iterations and _scalar(cond(*loop_vars), bool, "Return value of cond"):
+        step_output, new_vars = func(*loop_vars)
+        step_output = [] if step_output is None else step_output
+        new_vars = [] if new_vars is None else new_vars
+        if isinstance(step_output, tuple):
+            step_output = list(step_output)
+        new_vars = [new_vars] if isinstance(new_vars, nd.NDArray) else list(new_vars)
+        if len(new_vars) != len(loop_vars):
+            raise ValueError("The length of loop_vars should be consistent during the loop")
+        loop_vars = new_vars
+        step_output, out_fmt = _flatten(step_output, "while output")
+        outputs.append(step_output)
+        steps += 1
+        if len(step_output) != len(outputs[0]):
+            raise ValueError("Number of elements in step_output should be the same in each "
+                             "step")
+    concat, zeros = _op("concat"), _op("_zeros")
+    stacked = []
+    for k, items in enumerate(zip(*outputs), 1):
+        items = [x.expand_dims(0) for x in items]
+        if steps != max_iterations and items:
+            first = items[0]
+            items.append(zeros(shape=(max_iterations - steps, *first.shape[1:]),
+                               dtype=first.dtype, ctx=first.context))
+        try:
+            stacked.append(concat(*items, dim=0))
+        except MXNetError:
+            shapes = "\n".join(f"  Step {i}, shape is {x.shape}" for i, x in enumerate(items))
+            raise ValueError(f"Shapes of {k}-th elements in step_outputs are inconsistent, "
+                             f"which are:\n{shapes}") from None
+    if out_fmt is not None:
+        stacked, _ = _regroup(stacked, out_fmt)
+    return stacked, (loop_vars[0] if single else loop_vars)
+
+
+def cond(pred: Any, then_func: Any, else_func: Any) -> Any:
+    """``then_func()`` if the scalar ``pred`` is nonzero, else ``else_func()``."""
+    if _scalar(pred, bool, "pred"):
+        return then_func()
+    return else_func()
+
+
+# MXNet's Python-level element checks of this namespace, made of mx.nd operators.
+
+
+def isinf(data: Any) -> Any:
+    """1 where ``data`` is +inf or -inf, else 0 (same shape and dtype)."""
+    return data.abs() == float("inf")
+
+
+def isfinite(data: Any) -> Any:
+    """1 where ``data`` is neither infinite nor NaN, else 0."""
+    return _nd().logical_and(data.abs() != float("inf"), data == data)
+
+
+def isnan(data: Any) -> Any:
+    """1 where ``data`` is NaN, else 0."""
+    return data != data

@@ -43,7 +43,7 @@ STORAGE_TYPES = {"undefined": -1, "default": 0, "row_sparse": 1, "csr": 2}
 
 
 class Node:
-    __slots__ = ("op", "name", "attrs", "inputs", "parsed", "version", "deps")
+    __slots__ = ("op", "name", "attrs", "inputs", "parsed", "version", "deps", "subgraphs")
 
     def __init__(self, op: Op | None, name: str, attrs: dict[str, str],
                  inputs: list[Entry] | None = None, parsed: Attrs | None = None):
@@ -54,6 +54,8 @@ class Node:
         self.parsed = parsed
         self.version = 0
         self.deps: list[Node] | None = None
+        # A control-flow operator's graphs (each a list of head entries), in MXNet's order.
+        self.subgraphs: list[list[Entry]] | None = None
 
     def num_outputs(self) -> int:
         return 1 if self.op is None else self.op.num_outputs(self.parsed)
@@ -178,6 +180,7 @@ def copy_graph(heads: list[Entry]) -> list[Entry]:
         c.version = n.version
         if n.deps:
             c.deps = [new[d] for d in n.deps]
+        c.subgraphs = n.subgraphs
         new[n] = c
     return [(new[e[0]], e[1], e[2]) for e in heads]
 
@@ -209,6 +212,23 @@ def parse_params(op: Op, attrs: dict[str, str], where: str) -> tuple[Attrs, int,
         _PARSED.clear()
     _PARSED[key] = hit
     return hit
+
+
+def attach_subgraphs(node: Node, subgraphs: list[list[Entry]]) -> None:
+    """Give a control-flow node its subgraphs; its kernels find them as
+    ``attrs.subgraphs`` (parsed parameters are shared between equal nodes, so the node gets
+    its own copy)."""
+    node.subgraphs = subgraphs
+    p = node.parsed
+    if p is not None:  # else parsed later (an older file's upgrade), and attached again then
+        node.parsed = Attrs(p.op, {**p.as_dict(), "subgraphs": subgraphs}, p.raw)
+
+
+def reparse(node: Node) -> None:
+    """Parse a node's attributes again (after they changed), keeping its subgraphs."""
+    node.parsed = parse_params(node.op, node.attrs, node.name)[0]
+    if node.subgraphs is not None:
+        attach_subgraphs(node, node.subgraphs)
 
 
 def hidden_key(key: str, value: str) -> str:
@@ -380,8 +400,10 @@ def from_json(text: str | bytes, where: str = "") -> list[Entry]:
 
 
 def _from_json(text: str | bytes, where: str) -> list[Entry]:
-    g = symbol_json.parse(text, where)
-    limit = count_limit(text)
+    return _from_graph(symbol_json.parse(text, where), count_limit(text), where)
+
+
+def _from_graph(g: symbol_json.JsonGraph, limit: int, where: str) -> list[Entry]:
     at = f"{where}: " if where else ""
     legacy = g.version < symbol_json.MXNET_VERSION
     raw = g.raw_nodes
@@ -399,7 +421,7 @@ def _from_json(text: str | bytes, where: str) -> list[Entry]:
     # with [node, output, version] entries of earlier nodes, is checked inline; anything else
     # goes through symbol_json.read_node, which reads old spellings and says what is wrong.
     for i, nd in enumerate(raw):
-        deps = None
+        deps = subs = None
         try:
             op_name = nd["op"]
             name = nd["name"]
@@ -417,6 +439,7 @@ def _from_json(text: str | bytes, where: str) -> list[Entry]:
                 raise KeyError
         except (KeyError, TypeError):
             op_name, name, attrs, jins, deps = symbol_json.read_node(nd, i, n_nodes, where)
+            subs = nd.get("subgraphs")
         if op_name == "null":
             if jins:
                 raise MXNetError(f"{at}node {i} ({name!r}) is a variable but has inputs")
@@ -453,6 +476,12 @@ def _from_json(text: str | bytes, where: str) -> list[Entry]:
                 raise MXNetError(
                     f"{at}node {i} ({name!r}): operator {op.name} takes {n_in} inputs "
                     f"({', '.join(op.list_inputs(node.parsed))}), the file gives {len(jins)}")
+        if subs:
+            attach_subgraphs(node, [
+                _from_graph(symbol_json.parse_doc(sg, f"{at}node {name!r} subgraphs[{k}]",
+                                                  g.version), limit,
+                            f"{at}node {name!r} subgraphs[{k}]")
+                for k, sg in enumerate(subs)])
         if jins:
             ins = []
             for e in jins:
@@ -506,6 +535,9 @@ def _from_json(text: str | bytes, where: str) -> list[Entry]:
     heads = [(nodes[nid], idx, ver) for nid, idx, ver in g.heads]
     if legacy:
         _upgrade(heads, g.version, at, limit)
+        for n in nodes:
+            if n.subgraphs is not None:
+                attach_subgraphs(n, n.subgraphs)
     if legacy:
         index = {n: i for i, n in enumerate(nodes)}
         for n in topo_order(heads):
@@ -661,8 +693,10 @@ def _upgrade(heads: list[Entry], version: int, at: str, limit: int) -> None:
                              f"({', '.join(n.input_names())}), the file gives {len(n.inputs)}")
 
 
-def to_json(heads: list[Entry], np_shape: bool = False, remove_amp_cast: bool = True) -> str:
-    """MXNet's JSON text for the graph (``amp_cast`` nodes bypassed unless asked not to)."""
+def to_json(heads: list[Entry], np_shape: bool = False, remove_amp_cast: bool = True,
+            subgraph: bool = False) -> str:
+    """MXNet's JSON text for the graph (``amp_cast`` nodes bypassed unless asked not to);
+    ``subgraph``: a control-flow node's graph, written without graph attributes."""
     gc_was = gc.isenabled()
     gc.disable()
     try:
@@ -678,7 +712,13 @@ def to_json(heads: list[Entry], np_shape: bool = False, remove_amp_cast: bool = 
             "mxnet_version": ("int", symbol_json.MXNET_VERSION)}
         if np_shape:
             gattrs["is_np_shape"] = ("int", 1)
-        return symbol_json.dumps(recs, [[index[e[0]], e[1], e[2]] for e in heads], gattrs)
+        if subgraph:
+            gattrs = {}
+        subs = {i: [to_json(sg, remove_amp_cast=remove_amp_cast, subgraph=True)
+                    for sg in n.subgraphs]
+                for i, n in enumerate(order) if n.subgraphs}
+        return symbol_json.dumps(recs, [[index[e[0]], e[1], e[2]] for e in heads], gattrs,
+                                 subs or None)
     finally:
         if gc_was:
             gc.enable()

@@ -267,7 +267,7 @@ class Symbol:
                 continue
             node.attrs[_graph.set_attr_key(key, value)] = value
         if node.op is not None:
-            node.parsed = _graph.parse_params(node.op, node.attrs, node.name)[0]
+            _graph.reparse(node)
 
     # -- structure -------------------------------------------------------------------------
 
