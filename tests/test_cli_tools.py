@@ -138,3 +138,26 @@ def test_convert_round_trip(tmp_path, capsys):
     assert run(capsys, "convert", str(PARAMS), str(tmp_path / "x.data"), "--to", "npz")[0] == 0
     with np.load(tmp_path / "x.data") as z:
         assert "arg:fc1_weight" in z.files
+
+
+def test_convert_symbol_to_onnx(tmp_path, capsys):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(0)
+    params = {"arg:fc1_weight": rng.standard_normal((128, 100)),
+              "arg:fc1_bias": rng.standard_normal(128),
+              "arg:fc2_weight": rng.standard_normal((10, 128))}
+    mx.nd.save(str(tmp_path / "mlp-0000.params"),
+               {k: mx.nd.array(v, dtype="float32") for k, v in params.items()})
+    code, _, err = run(capsys, "convert", MLP, str(tmp_path / "mlp.onnx"), "--params",
+                       str(tmp_path / "mlp-0000.params"), "--shape", "data=2,100")
+    assert (code, err) == (0, "")
+    x = rng.standard_normal((2, 100)).astype(np.float32)
+    sess = ort.InferenceSession(str(tmp_path / "mlp.onnx"))
+    got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    h = np.maximum(x @ params["arg:fc1_weight"].T + params["arg:fc1_bias"], 0)
+    logits = h @ params["arg:fc2_weight"].T
+    want = np.exp(logits - logits.max(1, keepdims=True))
+    np.testing.assert_allclose(got, want / want.sum(1, keepdims=True), rtol=1e-4, atol=1e-6)
+    code, _, err = run(capsys, "convert", MLP, str(tmp_path / "x.onnx"))
+    assert code == 1 and "needs the parameter file" in err

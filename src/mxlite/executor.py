@@ -23,6 +23,7 @@ states are passed to it as inputs and updated in place).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from time import perf_counter_ns
@@ -35,6 +36,8 @@ from . import random as _random
 from .base import MXNetError
 from .context import Context, current_context
 from .ndarray.ndarray import NDArray
+from .ops import nn as _nn
+from .ops import registry
 from .ops.registry import Attrs, Op, OpContext, merge_dtype, merge_shape
 from .symbol import _graph
 
@@ -61,6 +64,8 @@ _LOSS_OPS = frozenset({
 })
 
 _GRAD_REQS = ("write", "add", "null")
+# Operators whose gradient is zero by definition: no gradient crosses them.
+_BLOCKING_OPS = frozenset({"BlockGrad"})
 _MERGE = {"shape": merge_shape, "type": merge_dtype}
 
 
@@ -124,7 +129,10 @@ def _as_nd(a: Any, name: str, what: str) -> NDArray | None:
 
 
 def _as_numpy(v: Any) -> np.ndarray:
-    return v._data if isinstance(v, NDArray) else np.asarray(v)
+    if isinstance(v, NDArray):
+        # A sparse array's _data holds only its stored values: densify it.
+        return v._data if v.stype == "default" else v.asnumpy()
+    return np.asarray(v)
 
 
 # ----------------------------------------------------------------------------------------
@@ -132,7 +140,7 @@ def _as_numpy(v: Any) -> np.ndarray:
 
 
 class _Step:
-    __slots__ = ("node", "op", "attrs", "ins", "outs", "free", "dead", "run")
+    __slots__ = ("node", "op", "attrs", "ins", "outs", "free", "dead", "run", "name")
 
     def __init__(self, node: _graph.Node, ins: list[int], outs: list[int]):
         self.node = node
@@ -143,6 +151,7 @@ class _Step:
         self.free: tuple[int, ...] = ()  # slots whose last reader is this step
         self.dead: tuple[int, ...] = ()  # input positions that may be overwritten
         self.run: Callable | None = None  # a replacement for op.forward (folded BatchNorm)
+        self.name: str = node.op.name
 
 
 class _Plan:
@@ -153,18 +162,22 @@ class _Plan:
         self.n_slots = len(slot)
         self.head_slots = [slot[(e[0], e[1])] for e in heads]
         ops = [n for n in order if n.op is not None]
-        folded: dict[_graph.Node, _graph.Node] = _find_folds(ops, heads) if fold else {}
-        skip = set(folded.values())
+        folded = _find_folds(ops, heads) if fold else {}
+        skip = {m for conv, bn, act in folded.values() for m in (conv, bn) if act is not None
+                or m is conv}
         steps = []
         for n in ops:
             if n in skip:
                 continue
             st = _Step(n, [slot[(e[0], e[1])] for e in n.inputs],
                        [slot[(n, i)] for i in range(n.num_outputs())])
-            conv = folded.get(n)
-            if conv is not None:
-                st.ins = [slot[(e[0], e[1])] for e in conv.inputs] + st.ins[1:]
-                st.run = _folded_conv_bn(conv, n)
+            fused = folded.get(n)
+            if fused is not None:
+                conv, bn, act = fused
+                st.ins = ([slot[(e[0], e[1])] for e in conv.inputs]
+                          + [slot[(e[0], e[1])] for e in bn.inputs[1:]])
+                st.run = _folded_conv_bn(conv, bn, act)
+                st.name = "Convolution"  # the profiler's name: the work is the convolution's
             steps.append(st)
         self.steps = steps
         if release:
@@ -188,14 +201,22 @@ class _Plan:
                                 if s in fr and st.ins.count(s) == 1)
 
 
-def _find_folds(ops: list[_graph.Node], heads: list) -> dict[_graph.Node, _graph.Node]:
-    """BatchNorm node -> the Convolution whose only reader it is (foldable in inference)."""
-    readers: dict[tuple, int] = {}
+# Operators whose inference kernel may run in place on a fused convolution's fresh output.
+_FUSED_ACTS = frozenset({"Activation", "relu", "clip"})
+
+
+def _find_folds(ops: list[_graph.Node], heads: list) -> dict[_graph.Node, tuple]:
+    """Last node -> (Convolution, BatchNorm, activation or None) runnable as one inference step.
+
+    The BatchNorm must be the convolution's only reader; an activation (``Activation``,
+    ``relu``, ``clip``) joins when it is the BatchNorm's only reader.
+    """
+    readers: dict[tuple, list] = {}
     for n in ops:
         for e in n.inputs:
-            readers[(e[0], e[1])] = readers.get((e[0], e[1]), 0) + 1
+            readers.setdefault((e[0], e[1]), []).append(n)
     for e in heads:
-        readers[(e[0], e[1])] = readers.get((e[0], e[1]), 0) + 2
+        readers.setdefault((e[0], e[1]), []).extend((None, None))
     out = {}
     for n in ops:
         if n.op.name != "BatchNorm" or n.parsed.axis != 1 or n.parsed.output_mean_var:
@@ -206,65 +227,34 @@ def _find_folds(ops: list[_graph.Node], heads: list) -> dict[_graph.Node, _graph
         conv = src[0]
         if conv.op is None or conv.op.name != "Convolution" or src[1] != 0:
             continue
-        if readers.get((conv, 0)) != 1 or not (conv.parsed.layout or "NC").startswith("NC"):
+        if (len(readers.get((conv, 0), ())) != 1
+                or not (conv.parsed.layout or "NC").startswith("NC")):
             continue
-        out[n] = conv
+        after = readers.get((n, 0), ())
+        act = after[0] if len(after) == 1 and after[0] is not None else None
+        if act is not None and (act.op.name not in _FUSED_ACTS or len(act.inputs) != 1
+                                or act.num_outputs() != 1):
+            act = None
+        out[act if act is not None else n] = (conv, n, act)
     return out
 
 
-def _folded_conv_bn(conv: _graph.Node, bn: _graph.Node) -> Callable:
-    """A step computing ``BatchNorm(Convolution(x, w, b))`` in inference as one convolution.
-
-    BatchNorm with moving statistics is ``y * scale + shift`` per channel. The scale goes into
-    the weights when they are smaller than the output (early, wide layers), else onto the
-    output; the shift (with the convolution's bias) is added to the output in place. Both are
-    recomputed from the current arrays on every call, so they never go stale.
-    """
-    op = conv.op
-    raw = {k: v for k, v in conv.attrs.items() if not (k.startswith("__") and k.endswith("__"))}
-    raw["no_bias"] = "True"
-    attrs_nb = op.parse_attrs(raw, conv.name)
-    has_bias = not conv.parsed.no_bias
-    n_conv = len(conv.inputs)
-    p = bn.parsed
-    eps, fix_gamma = p.eps, p.fix_gamma
-    stride = conv.parsed.stride or ()
+def _folded_conv_bn(conv: _graph.Node, bn: _graph.Node, act: _graph.Node | None) -> Callable:
+    """A step computing ``act(BatchNorm(Convolution(x, w, b)))`` in inference as one
+    convolution (the BatchNorm folded into its scale and bias, ``ops.nn``) whose fresh output
+    the activation's own kernel then overwrites in place."""
+    conv_attrs, bn_attrs = conv.parsed, bn.parsed
+    act_fwd = act.op.forward if act is not None else None
+    act_attrs = act.parsed if act is not None else None
 
     def run(ins: list, ctx: OpContext) -> list:
-        if op.forward is None:
-            raise MXNetError(f"operator Convolution (node {conv.name!r}) has no forward kernel "
-                             "in mxlite yet")
-        x, w = ins[0], ins[1]
-        gamma, beta, mean, var = ins[n_conv:n_conv + 4]
-        dt = w.dtype
-        scale = (1.0 / np.sqrt(var.astype(dt, copy=False) + dt.type(eps))).astype(dt, copy=False)
-        if not fix_gamma:
-            scale = scale * gamma
-        shift = beta - mean * scale
-        if has_bias:
-            shift = shift + ins[2] * scale
-        bshape = (1, -1) + (1,) * (x.ndim - 2)
-        out_size = x.shape[0] * w.shape[0] * int(np.prod(x.shape[2:])) // max(
-            1, int(np.prod(stride)))
-        if w.size <= out_size:
-            w = w * scale.reshape((-1,) + (1,) * (w.ndim - 1))
-            y = op.forward(attrs_nb, [x, w], ctx)[0]
-        else:
-            y = op.forward(attrs_nb, [x, w], ctx)[0]
-            y = _writable(y)
-            y *= scale.reshape(bshape)
-        y = _writable(y)
-        y += shift.astype(y.dtype, copy=False).reshape(bshape)
-        return [y, None, None]
+        y = _nn.conv_batchnorm_inference(conv_attrs, bn_attrs, ins)
+        if act_fwd is None:
+            return [y, None, None]
+        ctx.inplace = (0,)
+        return act_fwd(act_attrs, [y], ctx)
 
     return run
-
-
-def _writable(y: np.ndarray) -> np.ndarray:
-    # A kernel's fresh output is ours to change; anything else (a view) is copied first.
-    if y.base is None and y.flags.writeable:
-        return y
-    return np.array(y)
 
 
 def _compile(heads: list) -> tuple[list[_graph.Node], dict]:
@@ -311,17 +301,25 @@ class Executor:
         self._last_train = False
         self._monitor: Callable | None = None
         self._monitor_all = False
+        self._shared_outputs = False  # outputs are views of another executor's (reshape)
+        self._cse = os.environ.get("MXNET_ELIMINATE_COMMON_EXPR", "1").strip().lower() \
+            not in ("0", "false", "")
         self.outputs = self._initial_outputs()
 
     # -- construction helpers ------------------------------------------------------------
 
+    def _inferred(self) -> tuple[dict, dict]:
+        """Shapes and dtypes of every value in the graph, from the bound arrays."""
+        arrays = self.arg_arrays + self.aux_arrays
+        known = {n: a.shape for n, a in zip(self._var_nodes(), arrays)}
+        tknown = {n: a._data.dtype for n, a in zip(self._var_nodes(), arrays)}
+        shapes, _ = _graph.infer(self._heads, known, "shape")
+        types, _ = _graph.infer(self._heads, tknown, "type")
+        return shapes, types
+
     def _initial_outputs(self) -> list[NDArray]:
-        known = {n: a.shape for n, a in zip(self._var_nodes(), self.arg_arrays + self.aux_arrays)}
-        tknown = {n: a._data.dtype for n, a in zip(self._var_nodes(),
-                                                   self.arg_arrays + self.aux_arrays)}
         try:
-            shapes, _ = _graph.infer(self._heads, known, "shape")
-            types, _ = _graph.infer(self._heads, tknown, "type")
+            shapes, types = self._inferred()
         except MXNetError:
             shapes, types = {}, {}
         outs = []
@@ -420,10 +418,15 @@ class Executor:
                 for p in st.dead:
                     a = ins[p]
                     # Only this list and ``a`` refer to it (no view, no other holder), it owns
-                    # its memory and may be written: the kernel may reuse it.
-                    if (type(a) is np.ndarray and a.base is None and a.flags.writeable
-                            and refcount(a) <= 3):
-                        ok.append(p)
+                    # its memory, or is the one view of memory nothing else refers to (a
+                    # convolution's channel-first view of its GEMM output), and may be
+                    # written: the kernel may reuse it.
+                    if type(a) is np.ndarray and a.flags.writeable and refcount(a) <= 3:
+                        base = a.base
+                        if base is None or (type(base) is np.ndarray and base.base is None
+                                            and refcount(base) <= 3):
+                            ok.append(p)
+                        base = None
                     del a
                 if ok:
                     ctx.inplace = tuple(ok)
@@ -438,7 +441,7 @@ class Executor:
                 raise MXNetError(f"Error in operator {st.node.name} ({st.op.name}): {e}") \
                     from None
             if timed:
-                _profiler.record_op(st.op.name, t0)
+                _profiler.record_op(st.name, t0)
             for s, v in zip(st.outs, outs):
                 vals[s] = v
             outs = v = None  # keep reference counts exact for the next step's check
@@ -451,7 +454,12 @@ class Executor:
                 self._monitor_step(st, vals)
         del ins
         for o, s in zip(self.outputs, plan.head_slots):
-            o._data = vals[s]
+            v = vals[s]
+            if (self._shared_outputs and o._data is not None and v is not None
+                    and o._data.shape == np.shape(v) and o._data.flags.writeable):
+                o._data[...] = v  # a reshaped executor writes into its parent's memory
+            else:
+                o._data = v
         if keep:
             self._train_vals, self._train_ctxs = vals, ctxs
         else:
@@ -468,6 +476,14 @@ class Executor:
             for i, s in enumerate(st.ins):
                 if i < len(in_names) and vals[s] is not None:
                     self._monitor(f"{st.node.name}_{in_names[i]}", NDArray(vals[s], self._ctx))
+
+    def _monitor_backward(self, st: _Step, igs: Sequence, ins: list) -> None:
+        # MXNet names its backward node's outputs (one gradient per input) like this.
+        n = len(st.ins)
+        for k, (g, x) in enumerate(zip(igs, ins)):
+            name = f"{st.node.name}_backward_output" + (str(k) if n > 1 else "")
+            arr = g if g is not None else np.zeros_like(x)
+            self._monitor(name, NDArray(np.asarray(arr), self._ctx))
 
     def backward(self, out_grads: Any = None, is_train: bool = True,
                  kept: tuple | None = None) -> None:
@@ -546,6 +562,7 @@ class Executor:
             acc(s, g)
 
         timed = _profiler._ACTIVE["symbolic"]
+        monitor = self._monitor is not None
         for i in range(len(plan.steps) - 1, -1, -1):
             if not step_need[i]:
                 continue
@@ -559,7 +576,8 @@ class Executor:
                 raise MXNetError(f"operator {st.op.name} (node {st.node.name!r}) has no "
                                  "backward kernel in mxlite yet")
             ins = [vals[s] for s in st.ins]
-            ctxs[i].need_grad = tuple(need[s] for s in st.ins)
+            # A monitor sees every input's gradient, as MXNet's backward nodes produce them.
+            ctxs[i].need_grad = None if monitor else tuple(need[s] for s in st.ins)
             ctxs[i].is_train = is_train  # backward's own mode, as MXNet runs it
             t0 = perf_counter_ns() if timed else 0
             try:
@@ -569,6 +587,8 @@ class Executor:
             except MXNetError as e:
                 raise MXNetError(f"Error in operator {st.node.name} ({st.op.name}) backward: "
                                  f"{e}") from None
+            if monitor:
+                self._monitor_backward(st, igs, ins)
             for s, g in zip(st.ins, igs):
                 if g is not None and need[s]:
                     acc(s, g)
@@ -658,11 +678,139 @@ class Executor:
         aux, _ = remake(self._aux_names, self.aux_arrays, aux_shapes, None)
         ex = Executor(sym, self._ctx, args, grads, self._grad_req, aux, self._group2ctx)
         ex._monitor, ex._monitor_all = self._monitor, self._monitor_all
+        # As in MXNet, the new executor's outputs live in the old one's memory where they fit.
+        shared = []
+        for old, new in zip(self.outputs, ex.outputs):
+            view = _resized(old, new.shape, self._ctx) if old._data is not None else new
+            if view._data.dtype != new._data.dtype or not np.shares_memory(view._data,
+                                                                            old._data):
+                view = new
+            shared.append(view)
+        ex.outputs = shared
+        ex._shared_outputs = True
         return ex
 
+    def _grad_paths(self) -> tuple[_Plan, list[bool], list[bool]]:
+        """Per value slot: whether it depends on an argument wanting a gradient, and whether
+        a head's gradient reaches it (neither crosses a ``BlockGrad``)."""
+        plan = self._plan("train")
+        need = [False] * plan.n_slots
+        for s, r in zip(self._arg_slots, self._grad_req):
+            if r != "null":
+                need[s] = True
+        for st in plan.steps:
+            if st.op.name not in _BLOCKING_OPS and any(need[s] for s in st.ins):
+                for s in st.outs:
+                    need[s] = True
+        reach = [False] * plan.n_slots
+        for s in plan.head_slots:
+            reach[s] = True
+        for st in reversed(plan.steps):
+            if st.op.name not in _BLOCKING_OPS and any(reach[s] for s in st.outs):
+                for s in st.ins:
+                    reach[s] = True
+        return plan, need, reach
+
+    def _check_differentiable(self) -> None:
+        """MXNet builds the backward graph at bind: an operator with no gradient on the way
+        from the heads to an argument wanting one is refused then."""
+        if all(r == "null" for r in self._grad_req):
+            return
+        plan, need, reach = self._grad_paths()
+        for st in plan.steps:
+            if (st.op.backward is None and any(reach[s] for s in st.outs)
+                    and any(need[s] for s in st.ins)):
+                raise MXNetError(f"Operator {st.op.name} (node {st.node.name!r}) is "
+                                 "non-differentiable because it didn't register FGradient "
+                                 "attribute.")
+
+    def _planned_bytes(self) -> int:
+        """Memory the graph's own values take (arguments excluded), as MXNet's plan counts
+        it: every value plus the gradients when backward runs, else the inference peak."""
+        try:
+            shapes, types = self._inferred()
+        except MXNetError:
+            return 0
+        size = {}
+        for (n, i), sh in shapes.items():
+            if n.op is not None and sh is not None and (n, i) in self._slot:
+                t = types.get((n, i)) or np.dtype(np.float32)
+                size[self._slot[(n, i)]] = int(np.prod(sh)) * np.dtype(t).itemsize
+        plan, need, reach = self._grad_paths()
+        grads = [s for s in size if need[s] and reach[s]]
+        if any(need[s] and reach[s] for s in plan.head_slots) or grads:
+            return sum(size.values()) + sum(size[s] for s in grads)
+        infer = self._plan("infer")
+        live = peak = 0
+        for st in infer.steps:
+            live += sum(size.get(s, 0) for s in st.outs)
+            peak = max(peak, live)
+            live -= sum(size.get(s, 0) for s in st.free)
+        return peak
+
+    def get_optimized_symbol(self) -> Any:
+        """The graph as this executor plans it: a copy of the bound symbol where, as in MXNet
+        with ``MXNET_ELIMINATE_COMMON_EXPR=1`` (the default) at bind time, operators repeated
+        on the same inputs with the same attributes are merged (outputs that become one value
+        are kept apart by ``_copy``)."""
+        from .symbol.symbol import load_json
+
+        sym = load_json(self._symbol.tojson())
+        if self._cse:
+            sym._outputs = _eliminate_common_expr(sym._outputs)
+        return sym
+
     def debug_str(self) -> str:
-        """The symbol's debug string (MXNet adds its memory plan)."""
-        return self._symbol.debug_str()
+        """The symbol's debug string and the size of the memory plan, as MXNet prints them."""
+        total = self._planned_bytes()
+        return (self._symbol.debug_str()
+                + f"Total {(total + (1 << 20) - 1) >> 20} MB allocated\n")
+
+
+def _cse_eligible(node: _graph.Node) -> bool:
+    # MXNet leaves alone what draws random numbers, mutates inputs or holds graphs.
+    op = node.op
+    if op is None or node.subgraphs or node.aux_indices():
+        return False
+    name = op.name.lstrip("_")
+    return not (name.startswith(("random", "sample", "npi_random", "npx_random"))
+                or op.name in _RANDOM_OPS)
+
+
+_RANDOM_OPS = frozenset({"Dropout", "RNN", "_shuffle", "_contrib_rand_zipfian",
+                         "_sample_unique_zipfian"})
+
+
+def _eliminate_common_expr(heads: list) -> list:
+    """Merge operator nodes with the same operator, attributes and inputs (MXNet's
+    EliminateCommonExpr pass) in the graph of ``heads``, in place; returns the new heads."""
+    canon: dict[tuple, _graph.Node] = {}
+    merged: dict[_graph.Node, _graph.Node] = {}
+    for n in _graph.topo_order(heads):
+        if n.op is None:
+            continue
+        n.inputs = [(merged.get(src, src), i, v) for src, i, v in n.inputs]
+        if n.deps:
+            n.deps = [merged.get(d, d) for d in n.deps]
+        if not _cse_eligible(n):
+            continue
+        key = (n.op.name, tuple(sorted(n.attrs.items())),
+               tuple((id(src), i) for src, i, _ in n.inputs),
+               tuple(id(d) for d in n.deps or ()))
+        first = canon.setdefault(key, n)
+        if first is not n:
+            merged[n] = first
+    out, seen = [], set()
+    copy = registry.get("_copy")
+    for src, i, v in heads:
+        src = merged.get(src, src)
+        if (src, i) in seen:  # two outputs became one value: a copy keeps them apart
+            node = _graph.Node(copy, f"{src.name}_copy{len(out)}", {}, [(src, i, v)],
+                               parsed=copy.parse_attrs({}))
+            src, i, v = node, 0, 0
+        seen.add((src, i))
+        out.append((src, i, v))
+    return out
 
 
 def _hand_over(dst: NDArray, g: np.ndarray) -> bool:
@@ -816,7 +964,9 @@ def simple_bind(symbol: Any, ctx: Context | None, grad_req: Any = "write",
     args = [alloc(n, shared_args) for n in arg_nodes]
     grads = [None if r == "null" else alloc(n, shared_grads) for n, r in zip(arg_nodes, reqs)]
     aux = [alloc(n, shared_aux) for n in aux_nodes]
-    return Executor(symbol, ctx, args, grads, reqs, aux, group2ctx)
+    exe = Executor(symbol, ctx, args, grads, reqs, aux, group2ctx)
+    exe._check_differentiable()
+    return exe
 
 
 def eval_symbol(symbol: Any, ctx: Context | None = None, **kwargs: Any) -> list[NDArray]:

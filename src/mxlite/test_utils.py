@@ -33,6 +33,7 @@ from .context import Context, current_context
 from .ndarray import sparse as _sparse
 from .ndarray.ndarray import NDArray, array, waitall, zeros
 from .symbol.symbol import Symbol
+from .util import getenv, setenv, use_np  # noqa: F401  (MXNet exports them here)
 
 _DEFAULT_CTX: list[Context | None] = [None]
 

@@ -8,10 +8,11 @@ zero-size arrays, and array files are written with the V3 record magic.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 
 __all__ = ["is_np_shape", "set_np_shape", "np_shape", "use_np_shape", "is_np_array",
-           "set_np_array", "np_array", "use_np", "set_np", "reset_np"]
+           "set_np_array", "np_array", "use_np", "set_np", "reset_np", "getenv", "setenv"]
 
 _state = threading.local()
 
@@ -90,3 +91,16 @@ def reset_np() -> None:
     """``mx.npx.reset_np()``: back to MXNet's legacy semantics."""
     set_np_shape(False)
     set_np_array(False)
+
+
+def getenv(name: str) -> str | None:
+    """The value of environment variable ``name``, or None (MXNet's ``util.getenv``)."""
+    return os.environ.get(name)
+
+
+def setenv(name: str, value: str | None) -> None:
+    """Set environment variable ``name`` (``None`` removes it), as MXNet's ``util.setenv``."""
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = str(value)

@@ -1,6 +1,7 @@
 """``mx.nd``: imperative n-dimensional arrays (MXNet's NDArray API)."""
 
 from . import random, sparse
+from .cached_op import CachedOp
 from .ndarray import (
     NDArray,
     add,
@@ -12,6 +13,7 @@ from .ndarray import (
     empty,
     equal,
     eye,
+    from_dlpack,
     from_numpy,
     full,
     greater,
@@ -37,6 +39,8 @@ from .ndarray import (
     split_v2,
     stack,
     subtract,
+    to_dlpack_for_read,
+    to_dlpack_for_write,
     true_divide,
     waitall,
     zeros,
@@ -45,13 +49,15 @@ from .ndarray import (
 from .shape_codes import infer_reshape
 from .sparse import CSRNDArray, RowSparseNDArray
 
-__all__ = ["NDArray", "CSRNDArray", "RowSparseNDArray", "array", "arange", "concat", "empty",
+__all__ = ["NDArray", "CachedOp", "CSRNDArray", "RowSparseNDArray", "array", "arange", "concat",
+           "empty",
            "from_numpy", "full", "moveaxis", "ones", "ones_like", "stack", "waitall", "zeros",
            "zeros_like", "random", "sparse", "infer_reshape", "save", "load", "load_frombuffer",
            "open", "add", "subtract", "multiply", "divide", "true_divide", "modulo", "power",
            "maximum", "minimum", "hypot", "equal", "not_equal", "greater", "greater_equal",
            "lesser", "lesser_equal", "logical_and", "logical_or", "logical_xor", "eye",
-           "linspace", "histogram", "split_v2", "onehot_encode", "concatenate"]
+           "linspace", "histogram", "split_v2", "onehot_encode", "concatenate", "from_dlpack",
+           "to_dlpack_for_read", "to_dlpack_for_write"]
 
 _FROM_UTILS = ("save", "load", "load_frombuffer", "open")
 # Operators by registry name or namespace prefix, imported on first use.

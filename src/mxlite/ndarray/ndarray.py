@@ -44,9 +44,26 @@ __all__ = ["NDArray", "array", "from_numpy", "empty", "zeros", "ones", "full", "
            "minimum", "hypot", "equal", "not_equal", "greater", "greater_equal", "lesser",
            "lesser_equal", "logical_and", "logical_or", "logical_xor", "eye", "linspace",
            "histogram", "split_v2", "onehot_encode", "concatenate",
-           "NDArrayIndexError", "NDArrayValueError", "NDArrayTypeError"]
+           "NDArrayIndexError", "NDArrayValueError", "NDArrayTypeError", "to_dlpack_for_read",
+           "to_dlpack_for_write", "from_dlpack"]
 
 _DEFAULT_DTYPE = np.dtype(np.float32)
+
+# MXNet's module-level tables (same values as its C library's type and storage flags), for
+# code that imports them from mxnet.ndarray.ndarray.
+py_slice = slice
+_STORAGE_TYPE_UNDEFINED = -1
+_STORAGE_TYPE_DEFAULT = 0
+_STORAGE_TYPE_ROW_SPARSE = 1
+_STORAGE_TYPE_CSR = 2
+_STORAGE_TYPE_STR_TO_ID = {"undefined": -1, "default": 0, "row_sparse": 1, "csr": 2}
+_STORAGE_TYPE_ID_TO_STR = {v: k for k, v in _STORAGE_TYPE_STR_TO_ID.items()}
+_SIGNED_INT32_UPPER_LIMIT = 2**31 - 1
+_BFLOAT16 = np.dtype([("bfloat16", np.uint16)])
+_DTYPE_NP_TO_MX = {None: -1, np.float32: 0, np.float64: 1, np.float16: 2, np.uint8: 3,
+                   np.int32: 4, np.int8: 5, np.int64: 6, np.bool_: 7, _BFLOAT16: 12}
+_DTYPE_MX_TO_NP = {v: k for k, v in _DTYPE_NP_TO_MX.items()}
+_GRAD_REQ_MAP = {"null": 0, "write": 1, "add": 3}
 
 
 class NDArrayIndexError(MXNetError, IndexError):
@@ -154,8 +171,9 @@ class NDArray:
     that pickle fills through :meth:`__setstate__`.
     """
 
-    # numpy must hand ``ndarray <op> NDArray`` to our reflected operators.
-    __array_ufunc__ = None
+    # numpy hands ``ndarray <op> NDArray`` to our reflected operators (the higher priority
+    # makes its binary operators defer), while its functions (``np.all(x)``, ``np.exp(x)``)
+    # read the array through ``__array__``, as with MXNet's NDArray.
     __array_priority__ = 1000.0
     # Autograd: the tape entry that made this array (None: a constant), how backward treats
     # its gradient buffer, and whether a backward has written that buffer since a Trainer
@@ -598,18 +616,66 @@ class NDArray:
             raise MXNetError("trying to assign into a read-only NDArray (a memory-mapped "
                              "load, say); copy() it first")
         if isinstance(value, NDArray):
+            if (_ag._STATE.recording and value._ag is not None
+                    and not self._whole_array_key(key)):
+                # MXNet writes a part through an in-place _slice_assign, which autograd
+                # refuses; a whole-array write is a recorded copy and allowed.
+                raise MXNetError("Inplace operations (+=, -=, x[:]=, etc) are not supported "
+                                 "when recording with autograd.")
             value = value.asnumpy() if value.stype != "default" else value._data
         elif isinstance(value, (list, tuple)):
             value = np.asarray(value)
         key = self._index_key(key)
         try:
             with np.errstate(invalid="ignore", over="ignore"):
-                self._data[key] = value
+                try:
+                    self._data[key] = value
+                except ValueError:
+                    # MXNet broadcasts a value of the target's size whatever its shape
+                    # (``b[0] = np.array([x])`` on a 1-d array).
+                    target = self._data[key]
+                    if np.size(value) != np.size(target):
+                        raise
+                    self._data[key] = np.reshape(value, np.shape(target))
         except IndexError as e:
             raise NDArrayIndexError(f"index {key!r} into shape {self.shape}: {e}") from None
         except (ValueError, TypeError) as e:
             raise NDArrayValueError(f"cannot assign {type(value).__name__} to index {key!r} "
                                     f"of an NDArray of shape {self.shape}: {e}") from None
+
+    def to_dlpack_for_read(self) -> Any:
+        """A DLPack capsule over this array's memory, for a reader (MXNet's method)."""
+        return to_dlpack_for_read(self)
+
+    def to_dlpack_for_write(self) -> Any:
+        """A DLPack capsule over this array's memory, for a writer (MXNet's method)."""
+        return to_dlpack_for_write(self)
+
+    def _whole_array_key(self, key: Any) -> bool:
+        """Whether ``key`` selects the whole array in order (``None``, ``...``, ``:``)."""
+        if key is None or key is Ellipsis:
+            return True
+        keys = key if isinstance(key, tuple) else (key,)
+        if not all(k is None or k is Ellipsis or isinstance(k, slice) for k in keys):
+            return False
+        try:
+            view = self._data[key]
+        except IndexError:
+            return False
+        return (isinstance(view, np.ndarray) and view.size == self._data.size
+                and view.strides == self._data.reshape(view.shape).strides)
+
+    @staticmethod
+    def _basic_indexing_slice_is_contiguous(slc_key: Sequence[slice],
+                                            shape: Sequence[int]) -> bool:
+        """Whether slicing an array of ``shape`` with ``slc_key`` (one slice per axis) gives
+        a C-contiguous block, which MXNet returns as a view rather than a copy."""
+        if len(slc_key) != len(shape):
+            raise NDArrayValueError(f"key has {len(slc_key)} slices for {len(shape)} axes")
+        # numpy decides contiguity from strides alone: index a strided stand-in, no memory.
+        dummy = np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), shape=tuple(shape),
+                                                strides=_c_strides(shape), writeable=False)
+        return bool(dummy[tuple(slc_key)].flags.c_contiguous)
 
     # ------------------------------------------------------------------ arithmetic
 
@@ -764,8 +830,9 @@ class NDArray:
         return self.broadcast_to(other.shape)
 
     def argmax_channel(self) -> NDArray:
-        """Indices of the maxima along the last axis (MXNet's ``argmax_channel``)."""
-        return _op("argmax")(self, axis=-1)
+        """Indices of the maxima along axis 1 (the channels), keeping the other axes' order
+        (MXNet's ``argmax_channel`` operator)."""
+        return _op("argmax_channel")(self)
 
     def detach(self) -> NDArray:
         """This array's values (shared, not copied) without its gradient buffer."""
@@ -891,11 +958,18 @@ def _recorded_getitem(a: NDArray, key: Any) -> NDArray:
     idx = [k if isinstance(k, NDArray) else NDArray(np.asarray(k), a._ctx) for k in parts
            if isinstance(k, (NDArray, np.ndarray, list))]
     if len(idx) != len(parts) or any(i._data.dtype.kind == "b" for i in idx):
-        from ..base import NotSupportedError
-
-        raise NotSupportedError(f"indexing a recorded NDArray with {key!r}: only basic "
-                                "indices (ints, slices) or integer index arrays for leading "
-                                "axes are differentiable in mxlite")
+        # Any other mix (ints, slices, None, boolean masks and index arrays): numpy says which
+        # elements the key picks; gather_nd takes them, so the gradient scatters back.
+        try:
+            flat = np.arange(data.size).reshape(data.shape)[a._index_key(key)]
+        except IndexError as e:
+            raise NDArrayIndexError(f"index {key!r} into shape {a.shape}: {e}") from None
+        flat = np.asarray(flat)
+        coords = np.stack(np.unravel_index(flat, data.shape)) if data.ndim else flat[None]
+        out = _op("gather_nd")(a, NDArray(coords.astype(np.int64), a._ctx))
+        if out.shape != flat.shape:
+            out = _op("Reshape")(out, shape=flat.shape or (1,))
+        return out
     if len(idx) == 1:
         return _op("take")(a, idx[0].astype(a._data.dtype), axis=0)
     return _op("gather_nd")(a, stack(*[i.astype(a._data.dtype) for i in idx]))
@@ -941,6 +1015,14 @@ def from_numpy(ndarray: np.ndarray, zero_copy: bool = True) -> NDArray:
         return NDArray(np.array(ndarray, copy=True, order="C"), current_context())
     if not ndarray.flags.c_contiguous:
         raise NDArrayValueError("Only c-contiguous arrays are supported for zero-copy")
+    if not ndarray.flags.writeable:
+        # Taken over before (or read-only): MXNet's NDArray owns the memory and stays
+        # writable. numpy lets the flag back on where the memory's owner is writable;
+        # truly read-only memory (a read-only map, bytes) is copied instead.
+        try:
+            ndarray.flags.writeable = True
+        except ValueError:
+            return NDArray(np.array(ndarray, copy=True, order="C"), current_context())
     view = ndarray.view()
     ndarray.flags.writeable = False
     return NDArray(view, current_context())
@@ -954,12 +1036,34 @@ def empty(shape: Any, ctx: Context | None = None, dtype: Any = None) -> NDArray:
 def zeros(shape: Any, ctx: Context | None = None, dtype: Any = None, **kwargs: Any) -> NDArray:
     shape = _as_shape(shape)
     _check_legacy_shape(shape, "zeros")
+    if kwargs.get("out") is not None:
+        return _fill_out(kwargs["out"], 0, shape)
     return NDArray(np.zeros(shape, _as_dtype(dtype)), _as_ctx(ctx))
+
+
+def _c_strides(shape: Sequence[int]) -> tuple[int, ...]:
+    strides, acc = [], 1
+    for d in reversed(tuple(shape)):
+        strides.append(acc)
+        acc *= max(int(d), 1)
+    return tuple(reversed(strides))
+
+
+def _fill_out(out: NDArray, value: float, shape: tuple) -> NDArray:
+    """``out=`` of MXNet's ``_zeros`` / ``_ones``: fill ``out`` in place."""
+    if not isinstance(out, NDArray):
+        raise NDArrayTypeError(f"out must be an NDArray, got {type(out).__name__}")
+    if tuple(out.shape) != tuple(shape):
+        raise NDArrayValueError(f"out has shape {out.shape}, the result has {tuple(shape)}")
+    out._data[...] = value
+    return out
 
 
 def ones(shape: Any, ctx: Context | None = None, dtype: Any = None, **kwargs: Any) -> NDArray:
     shape = _as_shape(shape)
     _check_legacy_shape(shape, "ones")
+    if kwargs.get("out") is not None:
+        return _fill_out(kwargs["out"], 1, shape)
     return NDArray(np.ones(shape, _as_dtype(dtype)), _as_ctx(ctx))
 
 
@@ -1066,8 +1170,53 @@ def moveaxis(tensor: NDArray, source: int | Sequence[int],
     try:
         out = np.moveaxis(tensor._data, source, destination)
     except ValueError as e:
-        raise MXNetError(f"moveaxis of shape {tensor.shape}: {e}") from None
+        raise NDArrayValueError(f"moveaxis of shape {tensor.shape}: {e}") from None
     return NDArray(np.ascontiguousarray(out), tensor._ctx)
+
+
+def _to_dlpack(data: NDArray, what: str) -> Any:
+    if not isinstance(data, NDArray):
+        raise NDArrayTypeError(f"{what} expects an NDArray, got {type(data).__name__}")
+    arr = data._data if data.stype == "default" else data.asnumpy()
+    try:  # a versioned capsule carries the read-only flag, so consumers may write
+        return arr.__dlpack__(max_version=(1, 0))
+    except TypeError:  # numpy < 2 knows only the unversioned capsule
+        return arr.__dlpack__()
+
+
+def to_dlpack_for_read(data: NDArray) -> Any:
+    """A DLPack capsule (``PyCapsule``) sharing ``data``'s memory, for reading."""
+    return _to_dlpack(data, "to_dlpack_for_read")
+
+
+def to_dlpack_for_write(data: NDArray) -> Any:
+    """A DLPack capsule sharing ``data``'s memory, through which a consumer may write."""
+    return _to_dlpack(data, "to_dlpack_for_write")
+
+
+class _Capsule:
+    """Presents a bare DLPack capsule through the ``__dlpack__`` protocol numpy reads."""
+
+    def __init__(self, capsule: Any):
+        self._capsule = capsule
+
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        return self._capsule
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (1, 0)  # kDLCPU, device 0: mxlite's memory is host memory
+
+
+def from_dlpack(dlpack: Any) -> NDArray:
+    """An NDArray sharing the memory of a DLPack capsule (or any object with
+    ``__dlpack__``, such as a numpy array or a torch tensor on the CPU)."""
+    src = dlpack if hasattr(dlpack, "__dlpack__") else _Capsule(dlpack)
+    try:
+        arr = np.from_dlpack(src)
+    except (TypeError, ValueError, BufferError, RuntimeError) as e:
+        raise NDArrayValueError(f"from_dlpack: cannot import {type(dlpack).__name__}: {e}") \
+            from None
+    return NDArray(arr, current_context())
 
 
 def waitall() -> None:

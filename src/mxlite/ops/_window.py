@@ -23,6 +23,50 @@ __all__ = [
 Ints = tuple[int, ...]
 
 
+# -------------------------------------------------------------------------- BLAS threads
+
+
+def _find_local_threads():
+    """numpy's bundled OpenBLAS's ``openblas_set_num_threads_local`` (the BLAS thread count
+    of calls made by the calling thread; returns the previous count), or None where numpy
+    links another BLAS or an OpenBLAS without it: then every GEMM runs as numpy's BLAS
+    decides."""
+    import ctypes
+    import glob
+    import os
+    here = os.path.dirname(np.__file__)
+    paths = (glob.glob(os.path.join(here, os.pardir, "numpy.libs", "*openblas*"))
+             + glob.glob(os.path.join(here, ".dylibs", "*openblas*")))
+    for path in paths:
+        try:
+            fn = ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+        return fn
+    return None
+
+
+_LOCAL_THREADS = _find_local_threads()
+# GEMMs of fewer multiply-adds than this run on one BLAS thread. Splitting them over two
+# threads gains little even on a quiet machine (a few hundred microseconds of work each), and
+# on a busy one a split GEMM waits for the slower half whenever the scheduler takes its core
+# away: MobileNet V2 at batch 1 (dozens of such GEMMs) measured 60 ms with OpenBLAS's two
+# threads against 21 ms with one, on the shared 2-core machine.
+SMALL_GEMM_MACS = 1 << 25
+
+
+def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b``; a small product runs on one BLAS thread (see ``SMALL_GEMM_MACS``)."""
+    if _LOCAL_THREADS is None or a.shape[-2] * a.shape[-1] * b.shape[-1] >= SMALL_GEMM_MACS:
+        return np.matmul(a, b)
+    prev = _LOCAL_THREADS(1)
+    try:
+        return np.matmul(a, b)
+    finally:
+        _LOCAL_THREADS(prev)
+
+
 # -------------------------------------------------------------------------- sizes
 
 
@@ -74,6 +118,26 @@ def _offset_slices(k_index: Ints, out: Ints, stride: Ints, dilate: Ints) -> tupl
                  for k, o, s, d in zip(k_index, out, stride, dilate))
 
 
+def _row_windows(xp: np.ndarray, out: Ints, kernel: Ints, stride: Ints, dilate: Ints):
+    """Per kernel offset, the window of the channels-last padded ``xp`` as (N, *out[:-1],
+    out[-1] * C): each output row one contiguous run, so elementwise work over it runs long
+    inner loops instead of C values at a time. A stride along the last axis is first split
+    into that many column phases (one pass over the input) so every offset reads rows."""
+    n, c = xp.shape[0], xp.shape[-1]
+    ow, st_last, dl_last = out[-1], stride[-1], dilate[-1]
+    phases = [xp] if st_last == 1 else [
+        np.ascontiguousarray(xp[..., a::st_last, :]) for a in range(st_last)]
+    rows = (n, *out[:-1], ow * c)
+    for k_index in np.ndindex(*kernel):
+        *lead, last = k_index
+        col = last * dl_last
+        j = col // st_last
+        win = phases[col % st_last][
+            (slice(None), *_offset_slices(tuple(lead), out[:-1], stride[:-1], dilate[:-1]),
+             slice(j, j + ow), slice(None))]
+        yield win.reshape(rows)
+
+
 def _im2col(x: np.ndarray, kernel: Ints, stride: Ints, pad: Ints, dilate: Ints
             ) -> tuple[np.ndarray, Ints]:
     """(N*prod(out), prod(kernel)*C) matrix, columns ordered (kernel..., C)."""
@@ -121,8 +185,12 @@ def _to_channel_first(y2d: np.ndarray, n: int, out: Ints) -> np.ndarray:
 
 
 def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Ints,
-                 pad: Ints, dilate: Ints, groups: int = 1) -> np.ndarray:
-    """y[n, f, o] = sum_{c,k} x[n, c, o*stride + k*dilate - pad] * w[f, c, k] + b[f].
+                 pad: Ints, dilate: Ints, groups: int = 1,
+                 scale: np.ndarray | None = None) -> np.ndarray:
+    """y[n, f, o] = scale[f] * sum_{c,k} x[n, c, o*stride + k*dilate - pad] * w[f, c, k] + b[f].
+
+    ``scale`` (per filter, default 1) is an inference BatchNorm folded in by the executor; it
+    goes into the weights or onto the output, whichever is smaller.
 
     The result is a channel-first view of channels-last memory (what the GEMM produces). No
     transpose is paid here: elementwise kernels keep that memory order, and the next
@@ -132,37 +200,133 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Int
     f, cg, *kernel = w.shape
     kernel = tuple(kernel)
     if groups > 1 and cg == 1 and f == c:
-        y = _depthwise(x, w, stride, pad, dilate)
+        y = _depthwise(x, w, stride, pad, dilate, scale)
+        if b is not None:
+            y += b
+        return np.moveaxis(y, -1, 1)
+    if groups == 1:
+        if _small_output(x, w, stride, pad, dilate):
+            return _conv_filters_first(x, w, b, stride, pad, dilate, scale)
+        y2d, out = _gemm_conv(x, w, stride, pad, dilate, scale)
     else:
         cols, out = _im2col(x, kernel, stride, pad, dilate)
-        wm = _weight_matrix(w, groups)
-        if groups == 1:
-            y2d = cols @ wm[0]
-        else:
-            y2d = np.matmul(_grouped_cols(cols, prod(kernel), groups), wm)
-            y2d = y2d.transpose(1, 0, 2).reshape(cols.shape[0], f)
-        if b is not None:
-            y2d += b
-        return _to_channel_first(y2d, n, out)
+        y2d = gemm(_grouped_cols(cols, prod(kernel), groups), _weight_matrix(w, groups))
+        y2d = y2d.transpose(1, 0, 2).reshape(cols.shape[0], f)
+        if scale is not None:
+            y2d *= scale
     if b is not None:
-        y = y + b.reshape((1, f) + (1,) * len(kernel))
-    return y
+        y2d += b
+    return _to_channel_first(y2d, n, out)
 
 
-def _depthwise(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: Ints
-               ) -> np.ndarray:
-    # One channel per group: a GEMM per group would be 1x1 matrices, so multiply-accumulate
-    # one kernel offset at a time over the whole tensor instead.
+def _out_shape(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: Ints) -> Ints:
+    return tuple(conv_out_size(s, k, st, p, d)
+                 for s, k, st, p, d in zip(x.shape[2:], w.shape[2:], stride, pad, dilate))
+
+
+def _small_output(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: Ints) -> bool:
+    # Fewer output pixels than ~1.6x the filters: the weights are the big GEMM operand.
+    return x.shape[0] * prod(_out_shape(x, w, stride, pad, dilate)) * 5 < w.shape[0] * 8
+
+
+def _conv_filters_first(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Ints,
+                        pad: Ints, dilate: Ints, scale: np.ndarray | None) -> np.ndarray:
+    """An ungrouped convolution as ``W (F, C*K) @ cols (C*K, N*out)`` for small outputs.
+
+    Where the weights outnumber the output pixels (small images, late layers: ResNet's
+    512x512x3x3 layers at batch 1) they are used as they lie, with no per-call re-layout
+    (they are parameters that may change in place between calls, so nothing is cached), and
+    the im2col is gathered channel-first, in their (C, K) order, from a small channel-first
+    copy of the input. The result is filter-major memory, (F, N, *out), seen as (N, F, *out).
+    """
+    n, c, *spatial = x.shape
+    f, kernel = w.shape[0], tuple(w.shape[2:])
+    out = _out_shape(x, w, stride, pad, dilate)
+    xp = np.zeros((c, n, *(sz + 2 * p for sz, p in zip(spatial, pad))), dtype=x.dtype)
+    xp[(slice(None), slice(None), *(slice(p, p + sz) for sz, p in zip(spatial, pad)))] = \
+        x.swapaxes(0, 1)
+    sc, sn, *ss = xp.strides
+    view = as_strided(xp, (c, *kernel, n, *out),
+                      (sc, *(st * d for st, d in zip(ss, dilate)), sn,
+                       *(st * s for st, s in zip(ss, stride))), writeable=False)
+    cols = np.ascontiguousarray(view).reshape(c * prod(kernel), n * prod(out))
+    wm = w.reshape(f, -1)
+    if scale is not None and wm.size < cols.shape[1] * f:
+        wm = wm * scale[:, None]
+        scale = None
+    y = gemm(wm, cols)
+    if scale is not None:
+        y *= scale[:, None]
+    if b is not None:
+        y += b[:, None]
+    return y.reshape(f, n, *out).swapaxes(0, 1)
+
+
+def _gemm_conv(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: Ints,
+               scale: np.ndarray | None) -> tuple[np.ndarray, Ints]:
+    """An ungrouped convolution as one GEMM over a channels-last im2col: (N*prod(out), F),
+    and ``out``. The weights are re-laid out as (K*C, F) to meet it (cheap: this route is
+    taken where the output is the bigger operand); the scale rides in that fresh copy or on
+    the output, whichever is smaller. A 1x1 convolution is the channels-last data
+    (sub-sampled by the stride) times the weights as they lie.
+    """
+    n, c = x.shape[:2]
+    f, kernel = w.shape[0], tuple(w.shape[2:])
+    out = _out_shape(x, w, stride, pad, dilate)
+    m = n * prod(out)
+    if prod(kernel) == 1 and not any(pad):
+        xcl = np.moveaxis(x, 1, -1)
+        if any(st != 1 for st in stride):
+            xcl = xcl[(slice(None), *(slice(0, (o - 1) * st + 1, st)
+                                      for o, st in zip(out, stride)), slice(None))]
+        cols = np.ascontiguousarray(xcl).reshape(m, c)
+        wt = w.reshape(f, c).T
+        if scale is not None and wt.size * 4 < m * f:
+            wt = wt * scale
+            scale = None
+    else:
+        cols, _ = _im2col(x, kernel, stride, pad, dilate)
+        wt = _weight_matrix(w, 1)[0]
+        if scale is not None and wt.size <= m * f:
+            if np.may_share_memory(wt, w):  # the re-layout needed no copy (size-1 dims)
+                wt = wt * scale
+            else:
+                wt *= scale  # a fresh copy: the scale goes into it for free
+            scale = None
+    y2d = gemm(cols, wt)
+    if scale is not None:
+        y2d *= scale
+    return y2d, out
+
+
+def _depthwise(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: Ints,
+               scale: np.ndarray | None = None) -> np.ndarray:
+    """Depthwise convolution, channels-last (N, *out, C).
+
+    A GEMM per group would be 1x1 matrices, so multiply-accumulate one kernel offset at a time
+    over the whole tensor, each offset's product written into one scratch buffer. The windows
+    come as whole output rows (:func:`_row_windows`), multiplied by the offset's weights tiled
+    along the row (2-3x faster than broadcasting C weights over (N, *out, C)).
+    """
     n, c, *spatial = x.shape
     kernel = w.shape[2:]
     out = tuple(conv_out_size(s, k, st, p, d)
                 for s, k, st, p, d in zip(spatial, kernel, stride, pad, dilate))
     xp = _pad_channels_last(x, pad)
-    y = np.zeros((n, *out, c), dtype=np.result_type(x, w))
-    wk = w.reshape(c, prod(kernel))
-    for i, k_index in enumerate(np.ndindex(*kernel)):
-        y += xp[(slice(None), *_offset_slices(k_index, out, stride, dilate))] * wk[:, i]
-    return np.moveaxis(y, -1, 1)
+    dt = np.result_type(x, w)
+    wk = w.reshape(c, prod(kernel)).T.astype(dt)  # (taps, C)
+    if scale is not None:
+        wk *= scale
+    wrow = np.tile(wk, (1, out[-1]))  # (taps, out[-1] * C)
+    y = tmp = None
+    for i, win in enumerate(_row_windows(xp, out, kernel, stride, dilate)):
+        if y is None:
+            y = np.multiply(win, wrow[0])
+            tmp = np.empty_like(y)
+        else:
+            np.multiply(win, wrow[i], out=tmp)
+            y += tmp
+    return y.reshape(n, *out, c)
 
 
 def conv_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints,
@@ -297,12 +461,20 @@ def pool_forward(x: np.ndarray, pool_type: str, kernel: Ints, stride: Ints, pad:
     """
     spatial = x.shape[2:]
     out, before, after = _pool_geometry(spatial, kernel, stride, pad, convention)
+    if (pool_type in ("max", "avg", "sum") and tuple(kernel) == tuple(spatial)
+            and all(o == 1 for o in out) and not any(before) and not any(after)):
+        # One window over the whole input (global pooling): a reduction over the spatial axes.
+        axes = tuple(range(2, x.ndim))
+        if pool_type == "max":
+            return x.max(axis=axes, keepdims=True)
+        y = x.sum(axis=axes, keepdims=True)
+        if pool_type == "avg":
+            y /= y.dtype.type(prod(spatial))
+        return y
     fill = _lowest(x.dtype) if pool_type == "max" else 0
     xp = _pad_channels_last(x, before, after, fill)
-    ones = (1,) * len(kernel)
     y = None
-    for k_index in np.ndindex(*kernel):
-        win = xp[(slice(None), *_offset_slices(k_index, out, stride, ones))]
+    for win in _row_windows(xp, out, kernel, stride, (1,) * len(kernel)):
         if pool_type == "lp" and p_value != 1:
             win = win ** p_value
         if y is None:
@@ -311,6 +483,7 @@ def pool_forward(x: np.ndarray, pool_type: str, kernel: Ints, stride: Ints, pad:
             np.maximum(y, win, out=y)
         else:
             y += win
+    y = y.reshape(x.shape[0], *out, x.shape[1])
     if pool_type == "avg":
         y /= _pool_divisor(spatial, kernel, stride, before, out, count_include_pad, y.dtype)
     elif pool_type == "lp" and p_value != 1:

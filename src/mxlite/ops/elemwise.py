@@ -455,7 +455,9 @@ _UNARY = [  # (canonical, kernel, derivative (g, x, y) -> gradient or None if ze
     ("arctanh", np.arctanh, lambda g, x, y: g / (1 - x * x), ("_sparse_arctanh",)),
     ("degrees", np.degrees, lambda g, x, y: g * (180 / np.pi), ("_sparse_degrees",)),
     ("radians", np.radians, lambda g, x, y: g * (np.pi / 180), ("_sparse_radians",)),
-    ("relu", lambda x: np.maximum(x, x.dtype.type(0)), lambda g, x, y: g * (y > 0),
+    # MXNet's relu_grad passes NaN through (NaN in, NaN gradient out).
+    ("relu", lambda x: np.maximum(x, x.dtype.type(0)),
+     lambda g, x, y: g * np.where(np.isnan(y), y, y > 0),
      ("_sparse_relu",)),
     ("sigmoid", sigmoid, lambda g, x, y: g * y * (1 - y), ("_sparse_sigmoid",)),
     ("softsign", lambda x: x / (1 + np.abs(x)), lambda g, x, y: g / np.square(1 + np.abs(x)),

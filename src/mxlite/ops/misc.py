@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..base import MXNetError
+from . import tensor as _tensor
 from ._util import (
     BOOL,
     F32,
@@ -1207,3 +1208,255 @@ declare("IdentityAttachKLSparseReg",
                 "momentum": P(FLOAT, 0.9)},
         inputs=("data", "moving_avg"), aux=("moving_avg",), infer_shape=_kl_sparse_shape,
         forward=identity_forward, backward=_kl_sparse_backward)
+
+
+# Slice assignment (``x[region] = y`` as an operator; MXNet's ``_crop_assign`` aliases): the
+# output is ``lhs`` with the region overwritten. Not differentiable, as in MXNet.
+
+
+def _slice_assign_shape(attrs: Attrs, ins: list, outs: list):
+    lhs = ins[0] if ins[0] is not None else outs[0]
+    if lhs is None:
+        return ins, outs
+    ins[0] = lhs
+    if len(ins) > 1:
+        _, region = _tensor._slice_shape(attrs, [lhs], [None])
+        assign(attrs, ins, 1, region[0], attrs.op.list_inputs(attrs))
+    return _tensor._out_only(attrs, outs, tuple(lhs), ins)
+
+
+def _slice_assign_forward(attrs, inputs, ctx):
+    out = np.array(inputs[0], copy=True)
+    region = _tensor._slice_region(attrs, inputs)
+    value = inputs[1] if len(inputs) > 1 else out.dtype.type(attrs.scalar)
+    if len(inputs) > 1 and np.shape(value) != out[region].shape:
+        raise fail(attrs, f"the value of shape {np.shape(value)} does not fit the region "
+                          f"{out[region].shape} of the input {out.shape}")
+    out[region] = value
+    return [out]
+
+
+_REGION = {"begin": P(_tensor.BOUNDS), "end": P(_tensor.BOUNDS), "step": P(_tensor.BOUNDS, ())}
+declare("_slice_assign", "_crop_assign", "_npi_slice_assign", params=_REGION, inputs=("lhs", "rhs"),
+        infer_shape=_slice_assign_shape, forward=_slice_assign_forward)
+declare("_slice_assign_scalar", "_crop_assign_scalar", "_npi_slice_assign_scalar",
+        params={"scalar": P(FLOAT, 0.0), **_REGION}, infer_shape=_slice_assign_shape,
+        forward=_slice_assign_forward)
+
+
+def _fill_0index_shape(attrs: Attrs, ins: list, outs: list):
+    lhs = ins[0] if ins[0] is not None else outs[0]
+    if lhs is None:
+        return ins, outs
+    if len(lhs) != 2:
+        raise fail(attrs, f"lhs must be a matrix, got shape {lhs}")
+    ins[0] = lhs
+    names = attrs.op.list_inputs(attrs)
+    assign(attrs, ins, 1, (lhs[0],), names)
+    assign(attrs, ins, 2, (lhs[0],), names)
+    return _tensor._out_only(attrs, outs, tuple(lhs), ins)
+
+
+def _fill_0index_where(attrs: Attrs, lhs: np.ndarray, index: np.ndarray) -> tuple:
+    return np.arange(lhs.shape[0]), _tensor._as_index(attrs, index, lhs.shape[1], "clip")
+
+
+def _fill_0index_forward(attrs, inputs, ctx):
+    lhs, mhs, rhs = inputs
+    out = np.array(lhs, copy=True)
+    out[_fill_0index_where(attrs, lhs, rhs)] = mhs
+    return [out]
+
+
+# Row i of ``lhs`` gets ``mhs[i]`` at column ``rhs[i]`` (MXNet's legacy matrix op).
+declare("fill_element_0index", inputs=("lhs", "mhs", "rhs"), infer_shape=_fill_0index_shape,
+        forward=_fill_0index_forward)
+
+# MXNet registers no gradient for these in-place-style writers.
+NO_BACKWARD |= {"_slice_assign", "_slice_assign_scalar", "fill_element_0index"}
+
+
+# ``lhs`` passed through, with ``rhs``'s shape and dtype as a constraint in both directions
+# (MXNet's helper for backward shape inference); ``rhs`` gets a zero gradient.
+
+
+def _like_rhs_shape(attrs: Attrs, ins: list, outs: list):
+    s = None
+    for x in (*ins, outs[0]):
+        s = merge_shape(s, x, "_identity_with_attr_like_rhs")
+    return [s, s], [s]
+
+
+def _like_rhs_type(attrs: Attrs, ins: list, outs: list):
+    t = next((x for x in (*ins, outs[0]) if x is not None), None)
+    return [t, t], [t]
+
+
+declare("_identity_with_attr_like_rhs", inputs=("lhs", "rhs"), infer_shape=_like_rhs_shape,
+        infer_type=_like_rhs_type, forward=lambda attrs, inputs, ctx: [inputs[0]],
+        backward=lambda attrs, out_grads, inputs, outputs, ctx: [
+            out_grads[0], np.zeros_like(inputs[1])])
+
+
+# ----------------------------------------------------------------------------------------
+# Optimizer update operators (MXNet's ``*_update``): the new weight is the output (``out=
+# weight`` updates it in place); the optimizer states, inputs after the gradient, are updated
+# in place as MXNet's kernels do. Not differentiable.
+
+
+def _update_grad(attrs: Attrs, w: np.ndarray, g: np.ndarray, wd_in: bool = False,
+                 wd_out: bool = False) -> np.ndarray:
+    """``clip(rescale_grad * grad)``, with ``wd * weight`` added inside the clip
+    (``wd_in``: Adam, FTML, RMSProp) or after it (``wd_out``: SGD and friends)."""
+    g = g.astype(w.dtype, copy=False) * w.dtype.type(attrs.rescale_grad)
+    wd = w.dtype.type(attrs.get("wd", 0.0))
+    if wd_in and wd:
+        g = g + wd * w
+    clip = attrs.get("clip_gradient", attrs.get("clip_grad", -1.0))
+    if clip is not None and clip >= 0:
+        g = np.clip(g, -clip, clip)
+    if wd_out and wd:
+        g = g + wd * w
+    return g
+
+
+def _clip_weights(attrs: Attrs, w: np.ndarray) -> np.ndarray:
+    cw = attrs.clip_weights
+    return np.clip(w, -cw, cw) if cw is not None and cw >= 0 else w
+
+
+def _sgd_update(attrs, inputs, ctx):
+    w, g = inputs[:2]
+    return [w - attrs.lr * _update_grad(attrs, w, g, wd_out=True)]
+
+
+def _sgd_mom_update(attrs, inputs, ctx):
+    w, g, mom = inputs
+    mom *= attrs.momentum
+    mom -= attrs.lr * _update_grad(attrs, w, g, wd_out=True)
+    return [w + mom]
+
+
+def _nag_mom_update(attrs, inputs, ctx):
+    w, g, mom = inputs
+    m, lr = attrs.momentum, attrs.lr
+    d = lr * _update_grad(attrs, w, g, wd_out=True)
+    mom *= m
+    new_w = w + m * mom - (1 + m) * d
+    # The state's decay term reads the weight input. (MXNet's kernel reads it after writing
+    # the output, so with out=weight it sees the new weight: a difference of lr * wd * step.)
+    mom -= lr * _update_grad(attrs, w, g, wd_out=True)
+    return [new_w]
+
+
+def _signsgd_update(attrs, inputs, ctx):
+    w, g = inputs[:2]
+    step = np.sign(_update_grad(attrs, w, g))
+    return [(1 - attrs.lr * attrs.wd) * w - attrs.lr * step]
+
+
+def _signum_update(attrs, inputs, ctx):
+    w, g, mom = inputs
+    mom *= attrs.momentum
+    mom -= (1 - attrs.momentum) * _update_grad(attrs, w, g, wd_out=True)
+    return [(1 - attrs.lr * attrs.wd_lh) * w + attrs.lr * np.sign(mom)]
+
+
+def _ftml_update(attrs, inputs, ctx):
+    w, g, d, v, z = inputs
+    b1, b2, t = attrs.beta1, attrs.beta2, attrs.t
+    g = _update_grad(attrs, w, g, wd_in=True)
+    v *= b2
+    v += (1 - b2) * np.square(g)
+    d_t = (1 - b1 ** t) / attrs.lr * (np.sqrt(v / (1 - b2 ** t)) + attrs.epsilon)
+    z *= b1
+    z += (1 - b1) * g - (d_t - b1 * d) * w
+    d[...] = d_t
+    return [-z / d_t]
+
+
+def _ftrl_update(attrs, inputs, ctx):
+    w, g, z, n = inputs
+    lr = attrs.lr
+    g = _update_grad(attrs, w, g)  # FTRL applies wd in the weight formula
+    z += g - (np.sqrt(n + np.square(g)) - np.sqrt(n)) * w / lr
+    n += np.square(g)
+    new_w = (np.sign(z) * attrs.lamda1 - z) / ((attrs.beta + np.sqrt(n)) / lr + attrs.wd)
+    return [np.where(np.abs(z) > attrs.lamda1, new_w, 0).astype(w.dtype, copy=False)]
+
+
+def _adam_update(attrs, inputs, ctx):
+    w, g, mean, var = inputs
+    g = _update_grad(attrs, w, g, wd_in=True)
+    mean *= attrs.beta1
+    mean += (1 - attrs.beta1) * g
+    var *= attrs.beta2
+    var += (1 - attrs.beta2) * np.square(g)
+    return [w - attrs.lr * mean / (np.sqrt(var) + attrs.epsilon)]
+
+
+def _rmsprop_update(attrs, inputs, ctx):
+    w, g, n = inputs
+    g = _update_grad(attrs, w, g, wd_in=True)
+    n *= attrs.gamma1
+    n += (1 - attrs.gamma1) * np.square(g)
+    return [_clip_weights(attrs, w - attrs.lr * g / np.sqrt(n + attrs.epsilon))]
+
+
+def _rmspropalex_update(attrs, inputs, ctx):
+    w, g, n, m, delta = inputs
+    g = _update_grad(attrs, w, g, wd_in=True)
+    n *= attrs.gamma1
+    n += (1 - attrs.gamma1) * np.square(g)
+    m *= attrs.gamma1
+    m += (1 - attrs.gamma1) * g
+    delta *= attrs.gamma2
+    delta -= attrs.lr * g / np.sqrt(n - np.square(m) + attrs.epsilon)
+    return [_clip_weights(attrs, w + delta)]
+
+
+def _updates_shape(attrs: Attrs, ins: list, outs: list):
+    s = None
+    for x in (*ins, outs[0]):
+        s = merge_shape(s, x, attrs.op.name)
+    return [s] * len(ins), [s]
+
+
+_UPD = {"lr": P(FLOAT), "wd": P(FLOAT, 0.0), "rescale_grad": P(FLOAT, 1.0),
+        "clip_gradient": P(FLOAT, -1.0)}
+_LAZY = {"lazy_update": P(BOOL, True)}
+_UPDATES = {
+    "sgd_update": (("weight", "grad"), {**_UPD, **_LAZY}, _sgd_update),
+    "sgd_mom_update": (("weight", "grad", "mom"), {**_UPD, "momentum": P(FLOAT, 0.0), **_LAZY},
+                       _sgd_mom_update),
+    "nag_mom_update": (("weight", "grad", "mom"), {**_UPD, "momentum": P(FLOAT, 0.0)},
+                       _nag_mom_update),
+    "signsgd_update": (("weight", "grad"), _UPD, _signsgd_update),
+    "signum_update": (("weight", "grad", "mom"),
+                      {**_UPD, "momentum": P(FLOAT, 0.0), "wd_lh": P(FLOAT, 0.0)},
+                      _signum_update),
+    "ftml_update": (("weight", "grad", "d", "v", "z"),
+                    {"lr": P(FLOAT), "beta1": P(FLOAT, 0.6), "beta2": P(FLOAT, 0.999),
+                     "epsilon": P(FLOAT, 1e-8), "t": P(INT), "wd": P(FLOAT, 0.0),
+                     "rescale_grad": P(FLOAT, 1.0), "clip_grad": P(FLOAT, -1.0)},
+                    _ftml_update),
+    "ftrl_update": (("weight", "grad", "z", "n"),
+                    {**_UPD, "lamda1": P(FLOAT, 0.01), "beta": P(FLOAT, 1.0)}, _ftrl_update),
+    "adam_update": (("weight", "grad", "mean", "var"),
+                    {**_UPD, "beta1": P(FLOAT, 0.9), "beta2": P(FLOAT, 0.999),
+                     "epsilon": P(FLOAT, 1e-8), **_LAZY}, _adam_update),
+    "rmsprop_update": (("weight", "grad", "n"),
+                       {**_UPD, "gamma1": P(FLOAT, 0.95), "epsilon": P(FLOAT, 1e-8),
+                        "clip_weights": P(FLOAT, -1.0)}, _rmsprop_update),
+    "rmspropalex_update": (("weight", "grad", "n", "g", "delta"),
+                           {**_UPD, "gamma1": P(FLOAT, 0.95), "gamma2": P(FLOAT, 0.9),
+                            "epsilon": P(FLOAT, 1e-8), "clip_weights": P(FLOAT, -1.0)},
+                           _rmspropalex_update),
+}
+# MXNet's sparse aliases (a row_sparse gradient is densified on the way in).
+_SPARSE_ALIASES = {n: (f"_sparse_{n}",) for n in ("sgd_update", "sgd_mom_update", "adam_update",
+                                                  "ftrl_update")}
+for _name, (_ins, _params, _fwd) in _UPDATES.items():
+    declare(_name, *_SPARSE_ALIASES.get(_name, ()), params=_params, inputs=_ins,
+            infer_shape=_updates_shape, forward=_fwd)
+NO_BACKWARD |= set(_UPDATES)

@@ -269,6 +269,34 @@ def _conv_forward(attrs, inputs, ctx):
     return [_from_nc_array(y, lay).astype(x.dtype, copy=False)]
 
 
+def conv_batchnorm_inference(conv: Attrs, bn: Attrs, inputs: list) -> np.ndarray:
+    """``BatchNorm(Convolution(x, w, b))`` in inference as one convolution (the executor's
+    folded step for a channel-first convolution read only by a BatchNorm on axis 1).
+
+    ``inputs`` are the convolution's then BatchNorm's gamma, beta, moving mean and variance.
+    BatchNorm with moving statistics is ``y * scale + shift`` per channel: the scale rides in
+    the convolution (on the weights or the output, whichever is smaller) and the shift, with
+    the convolution's bias, is its bias. Computed from the current arrays on every call, so
+    weights and statistics changed in place are always seen.
+    """
+    n_conv = 2 if conv.no_bias else 3
+    x, w = inputs[0], inputs[1]
+    gamma, beta, mean, var = inputs[n_conv:n_conv + 4]
+    _, stride, pad, dilate = _conv_geometry(conv)
+    xa, wa = _acc(x), _acc(w)
+    dt = wa.dtype
+    scale = np.sqrt(var.astype(dt, copy=False) + dt.type(bn.eps))
+    np.reciprocal(scale, out=scale)
+    if not bn.fix_gamma:
+        scale *= gamma
+    shift = beta - mean * scale
+    if n_conv == 3:
+        shift += _acc(inputs[2]) * scale
+    y = _window.conv_forward(xa, wa, shift.astype(dt, copy=False), stride, pad, dilate,
+                             conv.num_group, scale=scale)
+    return y.astype(x.dtype, copy=False)
+
+
 def _grad_from_nc(g: np.ndarray | None, lay: str, dtype: np.dtype) -> np.ndarray | None:
     return None if g is None else _from_nc_array(g, lay).astype(dtype, copy=False)
 
@@ -1120,6 +1148,8 @@ declare(
     },
     inputs=lambda a: ("data", "gamma") if a.act_type == "prelu" else ("data",),
     outputs=lambda a: ("output", "mask") if a.act_type == "rrelu" else ("output",),
+    # MXNet starts PReLU's slopes at 0.25 (the initializer reads this from the variable).
+    input_var_attrs={"gamma": {"__init__": '["Constant", {"value": 0.25}]'}},
     infer_shape=_leaky_shape, forward=_leaky_forward, backward=_leaky_backward,
 )
 

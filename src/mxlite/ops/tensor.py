@@ -402,6 +402,17 @@ def _split_shape(attrs: Attrs, ins: list, outs: list):
     n = attrs.num_outputs
     names = attrs.op.list_outputs(attrs)
     d = ins[0]
+    part = None
+    for i, o in enumerate(outs):  # backward inference: the outputs give the input's
+        if o is not None:           # unknown dims (MXNet needs its rank known)
+            part = merge_shape(part, o, names[i])
+    if part is not None and d is not None:
+        nd = len(part) + 1 if attrs.squeeze_axis else len(part)
+        pa = axis_of(attrs, attrs.axis, nd)
+        whole = (*part[:pa], n, *part[pa:]) if attrs.squeeze_axis else \
+            (*part[:pa], part[pa] * n, *part[pa + 1:])
+        assign(attrs, ins, 0, whole, attrs.op.list_inputs(attrs))
+        d = ins[0]
     if d is None:
         return ins, outs
     ax = axis_of(attrs, attrs.axis, len(d))
@@ -794,7 +805,7 @@ def _where_shape(attrs: Attrs, ins: list, outs: list):
     # MXNet 1.9.1 waits for the condition's shape; then x, y and the output complete each other.
     names = [*attrs.op.list_inputs(attrs), "output"]
     cond = ins[0]
-    if cond is None:
+    if not known(cond):  # MXNet needs it fully known, not just its rank
         return ins, outs
     s = None
     for i, x in enumerate((ins[1], ins[2], outs[0])):
@@ -946,7 +957,7 @@ def _broadcast_like_shape(attrs: Attrs, ins: list, outs: list):
     lhs, rhs = ins
     if lhs is None or rhs is None:
         return ins, outs
-    if attrs.lhs_axes is None and attrs.rhs_axes is None:
+    if attrs.lhs_axes is None or attrs.rhs_axes is None:  # MXNet ignores a lone axes tuple
         if len(lhs) != len(rhs):
             raise fail(attrs, f"cannot broadcast lhs of shape {lhs} like rhs of shape {rhs}")
         o = []
@@ -956,9 +967,11 @@ def _broadcast_like_shape(attrs: Attrs, ins: list, outs: list):
                                   f"{rhs}")
             o.append(y)
         return _out_only(attrs, outs, tuple(o), ins)
-    la, ra = attrs.lhs_axes or (), attrs.rhs_axes or ()
+    la, ra = attrs.lhs_axes, attrs.rhs_axes
     if len(la) != len(ra):
         raise fail(attrs, f"lhs_axes={la} and rhs_axes={ra} must have the same length")
+    if not la:
+        raise fail(attrs, "lhs_axes and rhs_axes are empty: empty axes tuple is not allowed")
     o = list(lhs)
     for a, b in zip(la, ra):
         a, b = axis_of(attrs, a, len(lhs), "lhs_axes"), axis_of(attrs, b, len(rhs), "rhs_axes")

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import attribute, storage
-from ..base import MXNetError
+from ..base import MXNetError, NotImplementedForSymbol
 from ..ops.fluent import install_fluent, ufunc
 from ..util import is_np_shape
 from . import _graph
@@ -20,24 +20,6 @@ from .register import make_function
 __all__ = ["Symbol", "NotImplementedForSymbol", "var", "Variable", "Group", "load", "load_json",
            "fromjson", "loads", "pow", "power", "maximum", "minimum", "hypot", "eye", "zeros",
            "ones", "full", "arange", "linspace", "histogram", "split_v2"]
-
-
-class NotImplementedForSymbol(MXNetError):
-    """An NDArray-only operation was asked of a Symbol (``bool(sym)``, ``sym += 1``...)."""
-
-    def __init__(self, function: Any, alias: str | None, *args: Any):
-        super().__init__()
-        self.function = function.__name__
-        self.alias = alias
-        self.args = [str(type(a)) for a in args]
-
-    def __str__(self) -> str:
-        msg = f"Function {self.function}"
-        if self.alias:
-            msg += f' (namely operator "{self.alias}")'
-        if self.args:
-            msg += f" with arguments ({', '.join(self.args)})"
-        return msg + " is not implemented for Symbol and only available in NDArray."
 
 
 def _op(name: str) -> Any:
@@ -220,6 +202,16 @@ class Symbol:
                 raise TypeError("Compose expect `Symbol` as arguments")
         _graph.compose(self._outputs, [a._outputs for a in args],
                        {k: v._outputs for k, v in kwargs.items()}, name)
+
+    def _gen_atomic_symbol(self) -> Symbol:
+        """The operator of this (single-node) symbol with its attributes and no inputs, to be
+        composed anew (MXNet's ``MXGenAtomicSymbolFromSymbol``)."""
+        node = self._outputs[0][0]
+        if node.op is None:
+            raise MXNetError(f"_gen_atomic_symbol: {node.name!r} is a variable, not an operator")
+        atom = Node(node.op, "", dict(node.attrs), parsed=node.parsed)
+        n = node.op.visible_outputs(node.parsed)
+        return Symbol([(atom, i, 0) for i in range(n)])
 
     # -- attributes ------------------------------------------------------------------------
 
