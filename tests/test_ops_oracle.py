@@ -2199,7 +2199,7 @@ def test_types(case):
 # Families whose operators each have an oracle suite of their own (tests/test_op_<family>.py,
 # fed by tests/fixtures/gen_<family>.py) rather than rows in the table above.
 OWN_SUITES = {"detection", "sampling", "rnn", "contrib", "image", "control_flow", "custom",
-              "linalg", "misc"}
+              "linalg", "misc", "numpy_ops"}
 
 
 def test_every_operator_has_a_case():

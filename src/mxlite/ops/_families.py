@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     loss,
     misc,
     nn,
+    numpy_ops,
     reduce,
     rnn,
     sampling,
