@@ -133,3 +133,20 @@ def test_get_symbol_names_as_mxnet():
                  aux_states={"null4": mx.nd.zeros(3), "null5": mx.nd.ones(3)})
     out = exe.forward(is_train=True)[0]  # recorded in training mode: batch statistics
     np.testing.assert_allclose(out.asnumpy(), z.asnumpy(), rtol=1e-6)
+
+
+def test_an_array_from_a_freed_graph_is_a_constant_later():
+    # MXNet's test_cached pattern: y's graph is freed by its backward; a later graph that
+    # reads y treats it as a constant, while y itself can no longer be differentiated.
+    x = mx.nd.array([1.0, 2.0])
+    x.attach_grad()
+    with mx.autograd.record():
+        y = x * 3
+    y.backward()
+    np.testing.assert_array_equal(x.grad.asnumpy(), [3.0, 3.0])
+    with mx.autograd.record():
+        z = y * x
+    z.backward()
+    np.testing.assert_array_equal(x.grad.asnumpy(), y.asnumpy())  # d(y*x)/dx with y fixed
+    with pytest.raises(mx.MXNetError, match="already freed"):
+        y.backward()

@@ -321,12 +321,17 @@ def _run_backward(heads: Any, head_grads: Any, variables: list | None, retain_gr
                                  "mark_variables() before it is used")
             wanted.add(id(e[0]))
 
-    # Which nodes lead to a variable that takes a gradient.
+    # Which nodes lead to a variable that takes a gradient. An interior node an earlier
+    # backward freed is a constant now, as in MXNet (an array computed before is reused);
+    # only a head whose own graph is gone cannot be differentiated.
+    head_ids = {id(e[0]) for e in entries}
     leads: dict[int, bool] = {}
     for node in order:
         if node.var is not None:
             lead = (id(node) in wanted) if wanted is not None else (
                 getattr(node.var, "_grad_req", "null") != "null")
+        elif node.backward is None and id(node) not in head_ids:
+            lead = False
         else:
             if node.backward is None:
                 raise MXNetError(
