@@ -120,6 +120,7 @@ def _reset_peak() -> bool:
 
 
 def _group(name: str) -> str:
+    name = name.removeprefix("_backward_")
     for g, names in GROUPS:
         if name in names or name.startswith(tuple(n + "+" for n in names)):
             return g
@@ -174,7 +175,9 @@ def run_side(backend: str, files: dict, iters: int, profile: bool) -> dict:
     if profile:
         # Each forward profiled on its own; the fastest one's split counts (a forward hit by
         # another job's burst would distort an average).
-        mx.profiler.set_config(profile_all=True, aggregate_stats=True)
+        # MXNet writes its trace when the process ends: into the prepared files' folder.
+        trace = os.path.join(os.path.dirname(files["data"]), f"profile-{backend}.json")
+        mx.profiler.set_config(profile_all=True, aggregate_stats=True, filename=trace)
         best_wall, best_ops = float("inf"), {}
         for _ in range(max(5, iters // 2)):
             mx.profiler.set_state("run")
@@ -190,8 +193,7 @@ def run_side(backend: str, files: dict, iters: int, profile: bool) -> dict:
                 if not cat.startswith("operator"):
                     continue
                 for name, row in table.items():
-                    if not name.startswith("_backward"):
-                        ops[name] = ops.get(name, 0.0) + row["Total"]
+                    ops[name] = ops.get(name, 0.0) + row["Total"]
             best_wall, best_ops = wall, ops
         split: dict[str, float] = {}
         for name, ms in best_ops.items():
@@ -255,6 +257,13 @@ def _run(variants: list, models: list[str], a, mxnet_python: str) -> dict:
     return by_model
 
 
+def _short(name: str) -> str:
+    # MXNet's fused subgraphs are named by the list of their operators.
+    if name.startswith("[") and len(name) > 40:
+        return f"[subgraph of {name.count(',') + 1} ops]"
+    return name
+
+
 def _report(best: dict, models: list[str], a) -> None:
     print(f"best of {a.iters} runs x {a.rounds} alternating processes; threads: "
           f"{a.threads or 'default'}")
@@ -292,7 +301,8 @@ def _report(best: dict, models: list[str], a) -> None:
                 if r is None or "ops" not in r:
                     continue
                 top = sorted(r["ops"].items(), key=lambda kv: -kv[1])[:8]
-                print(f"    {r['backend']} ops: " + ", ".join(f"{k} {v:.1f}" for k, v in top))
+                print(f"    {r['backend']} ops: " + ", ".join(f"{_short(k)} {v:.1f}"
+                                                          for k, v in top))
 
 
 if __name__ == "__main__":

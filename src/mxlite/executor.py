@@ -10,9 +10,10 @@ an intermediate value is dropped as soon as its last reader has run, and when an
 the operator reading it (and nothing else sees its buffer) the kernel is told, through
 ``OpContext.inplace``, that it may write its output there. So a deep network holds only a few
 activations at once. In inference a ``Convolution`` feeding only a ``BatchNorm`` runs as one
-convolution with the normalisation folded in; the fold is recomputed on every forward from the
-current arrays (a pass over the weights or the output, whichever is smaller), so changing
-weights or statistics in place is always seen.
+convolution with the normalisation folded into its scale and bias, and an activation
+(``Activation``, ``relu``, ``clip``) that is the BatchNorm's only reader joins the same step,
+its own kernel overwriting the convolution's fresh output; the fold is recomputed on every
+forward from the current arrays, so changing weights or statistics in place is always seen.
 
 Training keeps every value for backward, which walks the operators in reverse, sums the
 gradients of values read by several operators, lets loss layers ignore head gradients and

@@ -149,6 +149,21 @@ def _im2col(x: np.ndarray, kernel: Ints, stride: Ints, pad: Ints, dilate: Ints
     return cols.reshape(x.shape[0] * prod(out), prod(kernel) * x.shape[1]), out
 
 
+def _im2col_ck(x: np.ndarray, kernel: Ints, stride: Ints, pad: Ints, dilate: Ints
+               ) -> np.ndarray:
+    """(N*prod(out), C*prod(kernel)) matrix, columns ordered (C, kernel...) like a weight's
+    rows: a slower gather than :func:`_im2col` (short runs), for small outputs."""
+    n, c, *spatial = x.shape
+    out = tuple(conv_out_size(s, k, st, p, d)
+                for s, k, st, p, d in zip(spatial, kernel, stride, pad, dilate))
+    xp = _pad_channels_last(x, pad)
+    sn, *ss, sc = xp.strides
+    view = as_strided(xp, (n, *out, c, *kernel),
+                      (sn, *(st * s for st, s in zip(ss, stride)), sc,
+                       *(st * d for st, d in zip(ss, dilate))), writeable=False)
+    return np.ascontiguousarray(view).reshape(n * prod(out), c * prod(kernel))
+
+
 def _col2im(dcols: np.ndarray, x_shape: Ints, out: Ints, kernel: Ints, stride: Ints,
             pad: Ints, dilate: Ints) -> np.ndarray:
     """Adjoint of :func:`_im2col`: scatter-add columns back into (N, C, *S)."""
@@ -341,6 +356,19 @@ def conv_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Ints, pa
     fg = f // groups
     db = dy.sum(axis=(0, *range(2, dy.ndim)))
     dx = dw = None
+    if (groups == 1 and _out_shape(x, w, stride, pad, dilate) == tuple(out)
+            and _small_output(x, w, stride, pad, dilate)):
+        # Weights outnumber the output pixels: use them as they lie, (F, C*K), with the
+        # im2col in their (C, K) order (as the forward's filters-first route), instead of
+        # re-laying both weights and weight gradient out per call.
+        dy2d = _group_rows(dy, 1)[0]  # (M, F)
+        if need_dw:
+            dw = gemm(dy2d.T, _im2col_ck(x, kernel, stride, pad, dilate)).reshape(w.shape)
+        if need_dx:
+            dcols = gemm(dy2d, w.reshape(f, c * kprod))  # (M, C*K)
+            dx = _col2im(dcols.reshape(-1, c, kprod).transpose(0, 2, 1), x.shape, out, kernel,
+                         stride, pad, dilate)
+        return dx, dw, db
     dyg = _group_rows(dy, groups)  # (g, M, F/g)
     if need_dw:
         cols, _ = _im2col(x, kernel, stride, pad, dilate)
