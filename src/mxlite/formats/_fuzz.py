@@ -341,6 +341,7 @@ ENTRIES: dict[str, str] = {
     "gluon.load_parameters": "arrays",
     "NDArray.__setstate__": "record", "pickle.loads(NDArray)": "record",
     "recordio.read": "recordio", "recordio.read_idx": "recordio", "recordio.idx": "recordidx",
+    "onnx.import_model": "onnx",
 }
 
 
@@ -603,6 +604,12 @@ class Harness:
             self._defer(_touch_pickled, trainer._updaters[0].states)
         elif entry in ("recordio.read", "recordio.read_idx", "recordio.idx"):
             self._recordio(entry, data)
+        elif entry == "onnx.import_model":
+            from .. import onnx as _onnx
+
+            s, args, auxs = _onnx.import_model(self._path("m.onnx", data))
+            self._defer(_touch_symbol, s)
+            self._defer(_touch_arrays, list(args.values()) + list(auxs.values()))
         elif entry == "NDArray.__setstate__":
             from ..ndarray.ndarray import NDArray
 

@@ -124,7 +124,21 @@ def _load(model: Any) -> Any:
 
 def import_model(model_file: Any) -> tuple[Any, dict, dict]:
     """Import an ONNX model file as ``(sym, arg_params, aux_params)``, like MXNet's
-    ``mx.contrib.onnx.import_model``; parameters are NDArrays."""
+    ``mx.contrib.onnx.import_model``; parameters are NDArrays. A damaged file raises an
+    MXNetError naming it."""
+    try:
+        return _import(model_file)
+    except MXNetError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError,
+            RecursionError) as e:
+        # protobuf parses almost any bytes; what it parsed can still be nonsense
+        # (an unknown tensor type, a tensor whose data does not fit its dims ...)
+        raise MXNetError(f"ONNX import: {model_file}: malformed model: "
+                         f"{type(e).__name__}: {e}") from None
+
+
+def _import(model_file: Any) -> tuple[Any, dict, dict]:
     from .. import ndarray as nd
     from ..symbol.symbol import Group
 
@@ -152,7 +166,14 @@ def import_model(model_file: Any) -> tuple[Any, dict, dict]:
         if fn is None:
             raise MXNetError(f"ONNX import: node {node.name or node.output[0]!r} uses operator "
                              f"{node.op_type!r}, which has no MXNet mapping")
-        outs = fn(imp)
+        try:
+            outs = fn(imp)
+        except MXNetError:
+            raise
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
+            # a damaged file: an input no node produced, an attribute of the wrong kind...
+            raise MXNetError(f"ONNX import: node {node.name or node.output[0]!r} "
+                             f"({node.op_type}): malformed: {type(e).__name__}: {e}") from None
         if not isinstance(outs, (list, tuple)):
             outs = [outs]
         for name, s in zip(node.output, outs):
@@ -169,6 +190,9 @@ def import_model(model_file: Any) -> tuple[Any, dict, dict]:
             raise MXNetError(f"ONNX import: output {o.name!r} is a constant")
         else:
             raise MXNetError(f"ONNX import: output {o.name!r} is produced by no node")
+    if not heads:
+        raise MXNetError(f"ONNX import: {model_file}: the graph has no outputs (an empty or "
+                         "damaged model)")
     sym = heads[0] if len(heads) == 1 else Group(heads)
     # BatchNorm's running statistics are auxiliary states in MXNet.
     aux_names = set(sym.list_auxiliary_states())
