@@ -41,23 +41,24 @@ def _run(sym, pre: str):
     return [o.asnumpy() for o in outs], {k: g.asnumpy() for k, g in grads.items()}
 
 
-def _check(sym, pre: str):
+def _against_mxnet(sym, pre: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(what, ours, MXNet's) for every output and argument gradient of the run ``pre``."""
     outs, grads = _run(sym, pre)
-    for k, o in enumerate(outs):
-        np.testing.assert_allclose(o, ARRAYS[f"{pre}/out/{k}"], **TOL)
-    for k, g in grads.items():
-        np.testing.assert_allclose(g, ARRAYS[f"{pre}/grad/{k}"], **TOL)
+    return ([(f"out/{k}", o, ARRAYS[f"{pre}/out/{k}"]) for k, o in enumerate(outs)]
+            + [(f"grad/{k}", g, ARRAYS[f"{pre}/grad/{k}"]) for k, g in grads.items()])
 
 
 @pytest.mark.parametrize("graph,run", RUNS)
 def test_mxnet_json_loads_and_runs(graph, run):
     sym = mx.sym.load(str(DATA / f"{graph}-symbol.json"))
-    _check(sym, f"{graph}/{run}")
+    for what, ours, theirs in _against_mxnet(sym, f"{graph}/{run}"):
+        np.testing.assert_allclose(ours, theirs, err_msg=what, **TOL)
 
 
 @pytest.mark.parametrize("graph,run", RUNS)
 def test_built_graph_runs_like_mxnet(graph, run):
-    _check(cases.GRAPHS[graph](mx), f"{graph}/{run}")
+    for what, ours, theirs in _against_mxnet(cases.GRAPHS[graph](mx), f"{graph}/{run}"):
+        np.testing.assert_allclose(ours, theirs, err_msg=what, **TOL)
 
 
 @pytest.mark.parametrize("graph", FLOW)

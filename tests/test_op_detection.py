@@ -11,6 +11,7 @@ import pathlib
 
 import numpy as np
 import pytest
+from gradcheck import gradients
 
 import mxlite as mx
 from mxlite.base import MXNetError
@@ -42,21 +43,16 @@ def _listify(out) -> list:
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c["name"])
-def test_forward_matches_mxnet(case):
+def _outputs(case) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(ours, MXNet's) for every output of the case."""
     name = case["name"]
     outs = _listify(_fn(case["func"])(**_inputs(case), **case["kwargs"]))
     assert len(outs) == case["n_out"]
-    for i, y in enumerate(outs):
-        want = ARRAYS[f"{name}/out{i}"]
-        got = y.asnumpy()
-        assert got.shape == want.shape and got.dtype == want.dtype
-        # same arithmetic in the same dtype: the values agree to rounding
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    return [(y.asnumpy(), ARRAYS[f"{name}/out{i}"]) for i, y in enumerate(outs)]
 
 
-@pytest.mark.parametrize("case", GRAD_CASES, ids=lambda c: c["name"])
-def test_backward_matches_mxnet(case):
+def _gradients(case) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(ours, MXNet's) input gradients of the case under its recorded head gradients."""
     name = case["name"]
     nds = _inputs(case)
     for v in nds.values():
@@ -65,10 +61,22 @@ def test_backward_matches_mxnet(case):
         outs = _listify(_fn(case["func"])(**nds, **case["kwargs"]))
     mx.autograd.backward(outs, [mx.nd.array(ARRAYS[f"{name}/head{i}"])
                                 for i in range(len(outs))])
-    for k, v in nds.items():
+    return [(v.grad.asnumpy(), ARRAYS[f"{name}/grad/{k}"]) for k, v in nds.items()]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["name"])
+def test_forward_matches_mxnet(case):
+    for got, want in _outputs(case):
+        assert got.shape == want.shape and got.dtype == want.dtype
+        # same arithmetic in the same dtype: the values agree to rounding
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", GRAD_CASES, ids=lambda c: c["name"])
+def test_backward_matches_mxnet(case):
+    for got, want in _gradients(case):
         # ROIAlign / PSROIPooling sum their scattered contributions in another order
-        np.testing.assert_allclose(v.grad.asnumpy(), ARRAYS[f"{name}/grad/{k}"], rtol=1e-5,
-                                   atol=1e-6)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("case", GRAD_CASES, ids=lambda c: c["name"])
@@ -196,31 +204,9 @@ def test_visible_outputs():
 # Finite differences (float64) for the gradients that are not all zeros
 
 
-def _finite_difference(fn, x: np.ndarray, head: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    num = np.zeros_like(x)
-    flat = x.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        up = (fn(x) * head).sum()
-        flat[i] = old - eps
-        down = (fn(x) * head).sum()
-        flat[i] = old
-        num.reshape(-1)[i] = (up - down) / (2 * eps)
-    return num
-
-
 def _check_gradient(call, data: np.ndarray, seed: int):
-    out = call(mx.nd.array(data, dtype=np.float64)).asnumpy()
-    head = np.random.default_rng(seed).normal(0, 1, out.shape)
-    x = mx.nd.array(data, dtype=np.float64)
-    x.attach_grad()
-    with mx.autograd.record():
-        y = call(x)
-    y.backward(mx.nd.array(head, dtype=np.float64))
-    num = _finite_difference(lambda a: call(mx.nd.array(a, dtype=np.float64)).asnumpy(),
-                             data.copy(), head)
-    np.testing.assert_allclose(x.grad.asnumpy(), num, rtol=1e-5, atol=1e-7)
+    got, num = gradients(call, {"x": data}, ["x"], positional=True, seed=seed)["x"]
+    np.testing.assert_allclose(got, num, rtol=1e-5, atol=1e-7)
 
 
 ROIS = np.array([[0, 0.5, 1.0, 9.0, 7.5], [0, 3.3, 2.2, 8.7, 11.1], [0, -2, -1, 4, 5]],
@@ -269,8 +255,9 @@ def test_box_nms_gradient_by_finite_differences():
                          ids=lambda c: c["name"])
 def test_roi_poolings_in_chunks_match_mxnet(case, monkeypatch):
     monkeypatch.setattr(detection, "_ROI_CHUNK", 1)  # one ROI per pass
-    test_forward_matches_mxnet(case)
-    test_backward_matches_mxnet(case)
+    for got, want in _outputs(case) + _gradients(case):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------------------

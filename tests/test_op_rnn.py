@@ -18,12 +18,16 @@ CASES = json.loads((DATA / "cases.json").read_text())["op"]
 ARRAYS = np.load(DATA / "data.npz")
 
 
+def _tol(want, rtol=1e-5) -> dict:
+    """``rtol``, and an absolute tolerance of ``rtol`` times the reference array's scale."""
+    scale = max(float(np.abs(want).max()), 1e-30) if np.size(want) else 1.0
+    return {"rtol": rtol, "atol": rtol * scale}
+
+
 def _close(got, want, rtol=1e-5):
-    """Within ``rtol`` of the reference, relative to the reference array's scale."""
     got, want = np.asarray(got), np.asarray(want)
     assert got.shape == want.shape
-    scale = max(float(np.abs(want).max()), 1e-30) if want.size else 1.0
-    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * scale)
+    np.testing.assert_allclose(got, want, **_tol(want, rtol))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -62,11 +66,13 @@ def test_rnn_through_the_executor(name):
     outs = exe.forward(is_train=True, **ins)
     n_out = len(outs)
     for i, o in enumerate(outs):
-        _close(o.asnumpy(), ARRAYS[f"{name}/out/{i}"])
+        want = ARRAYS[f"{name}/out/{i}"]
+        np.testing.assert_allclose(o.asnumpy(), want, **_tol(want))  # shapes too
     exe.backward([mx.nd.array(ARRAYS[f"{name}/head/{i}"]) for i in range(n_out)])
     for k in ins:
         if k != "sequence_length":
-            _close(exe.grad_dict[k].asnumpy(), ARRAYS[f"{name}/grad/{k}"])
+            want = ARRAYS[f"{name}/grad/{k}"]
+            np.testing.assert_allclose(exe.grad_dict[k].asnumpy(), want, **_tol(want))
 
 
 # -- inference -----------------------------------------------------------------------------

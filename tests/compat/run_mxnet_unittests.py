@@ -5,10 +5,11 @@
 
 ``MXNET_SRC`` is a checkout (or ``git archive``) of apache/mxnet at tag 1.9.1; its
 ``tests/python/unittest`` files are copied to a temporary folder with a ``conftest.py``
-that makes ``import mxnet`` import mxlite (``mxnet_alias.py``), and run by pytest, one file
-per process. The default files are the ones issue 14 names. The report lists, per file,
-the counts and every failing test with the first line of its error, grouped by that line.
-MXNet's tests are not part of mxlite and are never committed; CI does not run this.
+that makes the module name ``mxnet`` resolve to mxlite (``mxlite_as_mxnet.py``), and run
+by pytest, one file per process. The default files are the ones issue 14 names. The report
+lists, per file, the counts and every failing test with the first line of its error,
+grouped by that line. MXNet's tests are not part of mxlite and are never committed; CI
+does not run this.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ DEFAULT = ["test_module.py", "test_kvstore.py", "test_ndarray.py", "test_symbol.
            "test_executor.py", "test_infer_shape.py", "test_attr.py", "test_init.py"]
 CONFTEST = """import sys
 sys.path.insert(0, {here!r})
-import mxnet_alias
-mxnet_alias.install()
+import mxlite_as_mxnet
+mxlite_as_mxnet.install()
 """
 
 

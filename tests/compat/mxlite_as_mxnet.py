@@ -1,5 +1,5 @@
-"""Make ``import mxnet`` (and ``mxnet.<sub>``) import mxlite, for running code and tests
-written against MXNet unchanged. Also provides the small part of the retired ``nose`` that
+"""Make the module name ``mxnet`` (and ``mxnet.<sub>``) resolve to mxlite, for running code
+and tests written against MXNet unchanged. Also provides the small part of the retired ``nose`` that
 MXNet 1.9.1's tests import. Used by ``run_mxnet_unittests.py``; import it (or list it in a
 conftest.py) before anything imports mxnet."""
 
