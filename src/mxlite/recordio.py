@@ -725,18 +725,21 @@ class MXIndexedRecordIO(MXRecordIO):
         self._ends = {}
         super().__setstate__(d)
 
-    def seek(self, idx: Any) -> None:
-        """Sets the read position to the record with key ``idx``."""
+    def _offset(self, idx: Any, verb: str) -> int:
+        """Where the record with key ``idx`` starts, for a reader."""
         if self.writable:
-            raise MXNetError(f"{self.uri}: seek on a record file opened for writing ('w')")
+            raise MXNetError(f"{self.uri}: {verb} on a record file opened for writing ('w')")
         self._check_pid(allow_reset=True)
         try:
-            pos = self.idx[idx]
+            return self.idx[idx]
         except KeyError:
             raise _KeyMissing(f"{self.idx_path}: no record with key {idx!r} in the index "
                               f"({len(self.keys)} keys)") from None
-        handle = self._need_open()
-        self._seek_to(handle, idx, pos)
+
+    def seek(self, idx: Any) -> None:
+        """Sets the read position to the record with key ``idx``."""
+        pos = self._offset(idx, "seek")
+        self._seek_to(self._need_open(), idx, pos)
 
     def _seek_to(self, handle: _Reader, key: Any, pos: int) -> None:
         if pos >= handle._size and pos != 0:
@@ -751,14 +754,7 @@ class MXIndexedRecordIO(MXRecordIO):
 
     def read_idx(self, idx: Any) -> bytes | None:
         """Returns the record with key ``idx``."""
-        if self.writable:
-            raise MXNetError(f"{self.uri}: read_idx on a record file opened for writing")
-        self._check_pid(allow_reset=True)
-        try:
-            pos = self.idx[idx]
-        except KeyError:
-            raise _KeyMissing(f"{self.idx_path}: no record with key {idx!r} in the index "
-                              f"({len(self.keys)} keys)") from None
+        pos = self._offset(idx, "read_idx")
         handle = self._need_open()
         with self._lock:
             self._seek_to(handle, idx, pos)

@@ -1,4 +1,5 @@
-"""Numpy-shape semantics (``mx.util``): where 0-d and zero-size arrays are real.
+"""Numpy-shape semantics (``mx.util``): where 0-d and zero-size arrays are real; and the
+nested-list helpers the control-flow builders of ``mx.nd`` and ``mx.sym`` share.
 
 MXNet's legacy semantics treat ndim 0 as "unknown shape" and a 0 dim as "unknown dim";
 inside ``np_shape(True)`` (or after ``mx.npx.set_np()``) they are real scalars and
@@ -10,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+from typing import Any
 
 __all__ = ["is_np_shape", "set_np_shape", "np_shape", "use_np_shape", "is_np_array",
            "set_np_array", "np_array", "use_np", "set_np", "reset_np", "getenv", "setenv"]
@@ -104,3 +106,37 @@ def setenv(name: str, value: str | None) -> None:
         os.environ.pop(name, None)
     else:
         os.environ[name] = str(value)
+
+
+def flatten_nested(args: Any, leaf: Any, what: str, kind: str) -> tuple[list, Any]:
+    """The leaves of a nested list of arrays or symbols, and its format for
+    :func:`regroup_nested` (MXNet's control-flow helpers). ``leaf(x)`` is None for a
+    non-leaf, else the format entry of leaf ``x`` (0: one item; n > 1: n items)."""
+    fmt = leaf(args)
+    if fmt is not None:
+        return [args], fmt
+    if not isinstance(args, (list, tuple)):
+        from .base import MXNetError
+
+        raise MXNetError(f"{what} must be (nested) list of {kind}, but got {args!r} of type "
+                         f"{type(args).__name__}")
+    flat, fmts = [], []
+    for a in args:
+        f, sub = flatten_nested(a, leaf, what, kind)
+        flat.extend(f)
+        fmts.append(sub)
+    return flat, fmts
+
+
+def regroup_nested(args: list, fmt: Any) -> tuple[Any, list]:
+    """Undo :func:`flatten_nested`: the nested value made from the front of ``args``, and
+    the rest of ``args``."""
+    if isinstance(fmt, int):
+        if fmt == 0:
+            return args[0], args[1:]
+        return args[:fmt], args[fmt:]
+    ret = []
+    for f in fmt:
+        res, args = regroup_nested(args, f)
+        ret.append(res)
+    return ret, args

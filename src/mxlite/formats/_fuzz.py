@@ -26,7 +26,7 @@ import tempfile
 import time
 import tracemalloc
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from ..base import MXNetError
@@ -724,6 +724,18 @@ class Harness:
             seconds, peak = self._measured(t)
         self._later = []
         return Outcome(kind, detail[:500], seconds, peak)
+
+    def tally(self, entry: str, mutations: Iterable[Mutation]) -> tuple[dict[str, int], list[str]]:
+        """Run ``entry`` on every mutation: outcome counts by kind, and one line per escape
+        (``"label: detail"``), which a test asserts is empty."""
+        counts: dict[str, int] = {}
+        escapes = []
+        for label, data in mutations:
+            out = self.run(entry, data)
+            counts[out.kind] = counts.get(out.kind, 0) + 1
+            if out.kind == "escape":
+                escapes.append(f"{label}: {out.detail}")
+        return counts, escapes
 
     def _measured(self, t: float) -> tuple[float, int]:
         seconds = time.perf_counter() - t

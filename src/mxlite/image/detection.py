@@ -517,29 +517,9 @@ class ImageDetIter(ImageIter):
                 raise
         return i
 
-    def next(self) -> io.DataBatch:
-        c, h, w = self.data_shape
-        if self._cache_data is not None:
-            batch_data, batch_label, i = self._cache_data, self._cache_label, self._cache_idx
-        else:
-            batch_data = nd.zeros((self.batch_size, c, h, w))
-            batch_label = nd.full(self.provide_label[0][1], -1)
-            i = self._batchify(batch_data, batch_label)
-        pad = self.batch_size - i
-        if pad != 0:
-            if self.last_batch_handle == "discard":
-                raise StopIteration
-            if self.last_batch_handle == "roll_over" and self._cache_data is None:
-                self._cache_data, self._cache_label, self._cache_idx = \
-                    batch_data, batch_label, i
-                raise StopIteration
-            self._batchify(batch_data, batch_label, i)
-            if self.last_batch_handle == "pad":
-                self._allow_read = False
-            else:
-                self._cache_data = self._cache_label = None
-                self._cache_idx = None
-        return io.DataBatch([batch_data], [batch_label], pad=pad)
+    def _new_label_batch(self) -> NDArray:
+        # unused label rows read -1, MXNet's padding for "no object"
+        return nd.full(self.provide_label[0][1], -1)
 
     def augmentation_transform(self, data: NDArray, label: np.ndarray  # type: ignore[override]
                                ) -> tuple[NDArray, np.ndarray]:

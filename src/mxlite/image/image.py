@@ -813,7 +813,7 @@ class ImageIter(io.DataIter):
             batch_data, batch_label, i = self._cache_data, self._cache_label, self._cache_idx
         else:
             batch_data = nd.zeros((self.batch_size, c, h, w))
-            batch_label = nd.empty(self.provide_label[0][1])
+            batch_label = self._new_label_batch()
             i = self._batchify(batch_data, batch_label)
         pad = self.batch_size - i
         if pad != 0:
@@ -830,6 +830,9 @@ class ImageIter(io.DataIter):
                 self._cache_data = self._cache_label = None
                 self._cache_idx = None
         return io.DataBatch([batch_data], [batch_label], pad=pad)
+
+    def _new_label_batch(self) -> NDArray:
+        return nd.empty(self.provide_label[0][1])
 
     def check_data_shape(self, data_shape: tuple) -> None:
         """Data shape must be (3, H, W)."""

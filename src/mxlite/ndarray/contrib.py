@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..base import MXNetError
+from ..util import flatten_nested, regroup_nested
 from .register import namespace_getattr as _namespace_getattr
 
 __all__: list[str] = ["foreach", "while_loop", "cond"]
@@ -25,29 +26,11 @@ def _nd() -> Any:
 
 def _flatten(args: Any, what: str) -> tuple[list, Any]:
     NDArray = _nd().NDArray  # noqa: N806
-    if isinstance(args, NDArray):
-        return [args], 0
-    if not isinstance(args, (list, tuple)):
-        raise MXNetError(f"{what} must be (nested) list of NDArray, but got {args!r} of type "
-                         f"{type(args).__name__}")
-    flat, fmts = [], []
-    for a in args:
-        f, fmt = _flatten(a, what)
-        flat.extend(f)
-        fmts.append(fmt)
-    return flat, fmts
+    return flatten_nested(args, lambda a: 0 if isinstance(a, NDArray) else None, what,
+                          "NDArray")
 
 
-def _regroup(args: list, fmt: Any) -> tuple[Any, list]:
-    if isinstance(fmt, int):
-        if fmt == 0:
-            return args[0], args[1:]
-        return args[:fmt], args[fmt:]
-    ret = []
-    for f in fmt:
-        res, args = _regroup(args, f)
-        ret.append(res)
-    return ret, args
+_regroup = regroup_nested
 
 
 def _op(name: str) -> Any:

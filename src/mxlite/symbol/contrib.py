@@ -17,6 +17,7 @@ from .. import attribute
 from .. import name as _name
 from ..base import MXNetError
 from ..ops import registry
+from ..util import flatten_nested, regroup_nested
 from . import _graph
 from ._graph import Entry
 from .register import namespace_getattr as _namespace_getattr
@@ -35,30 +36,17 @@ def _sym() -> Any:
 def _flatten(args: Any, what: str) -> tuple[list, Any]:
     """Symbols of a nested list, and its format for :func:`_regroup` (MXNet's)."""
     Symbol = _sym().Symbol  # noqa: N806
-    if isinstance(args, Symbol):
-        n = len(args.list_outputs())
-        return [args], (n if n > 1 else 0)
-    if not isinstance(args, (list, tuple)):
-        raise MXNetError(f"{what} must be (nested) list of Symbol, but got {args!r} of type "
-                         f"{type(args).__name__}")
-    flat, fmts = [], []
-    for a in args:
-        f, fmt = _flatten(a, what)
-        flat.extend(f)
-        fmts.append(fmt)
-    return flat, fmts
+
+    def leaf(a: Any) -> int | None:
+        if not isinstance(a, Symbol):
+            return None
+        n = len(a.list_outputs())
+        return n if n > 1 else 0
+
+    return flatten_nested(args, leaf, what, "Symbol")
 
 
-def _regroup(args: list, fmt: Any) -> tuple[Any, list]:
-    if isinstance(fmt, int):
-        if fmt == 0:
-            return args[0], args[1:]
-        return args[:fmt], args[fmt:]
-    ret = []
-    for f in fmt:
-        res, args = _regroup(args, f)
-        ret.append(res)
-    return ret, args
+_regroup = regroup_nested
 
 
 def _uniq_name(s: Any) -> str:
