@@ -114,7 +114,30 @@ def _read_idx_file(path: str, header: int, what: str) -> tuple[tuple[int, ...], 
     return dims, data
 
 
-class MNISTIter(DataIter):
+class _BatchIter(DataIter):
+    """An iterator whose ``iter_next`` leaves the whole next batch in ``self._batch``."""
+
+    _batch: DataBatch
+
+    def next(self) -> DataBatch:
+        if self.iter_next():
+            return self._batch
+        raise StopIteration
+
+    def getdata(self) -> list[NDArray]:
+        return self._batch.data
+
+    def getlabel(self) -> list[NDArray]:
+        return self._batch.label
+
+    def getpad(self) -> int:
+        return self._batch.pad
+
+    def getindex(self) -> np.ndarray | None:
+        return self._batch.index
+
+
+class MNISTIter(_BatchIter):
     """Iterate over MNIST's idx files (``mx.io.MNISTIter``).
 
     Images come as float32 ``pixel / 256`` in batches of shape ``(batch_size, 1, rows,
@@ -222,23 +245,6 @@ class MNISTIter(DataIter):
         self._batch = DataBatch([NDArray(self._images[sl].copy())],
                                 [NDArray(self._labels[sl].copy())], pad=0, index=None)
         return True
-
-    def next(self) -> DataBatch:
-        if self.iter_next():
-            return self._batch
-        raise StopIteration
-
-    def getdata(self) -> list[NDArray]:
-        return self._batch.data
-
-    def getlabel(self) -> list[NDArray]:
-        return self._batch.label
-
-    def getpad(self) -> int:
-        return 0
-
-    def getindex(self) -> None:
-        return None
 
 
 # ----------------------------------------------------------------------------- LibSVM
@@ -350,7 +356,7 @@ def _take_csr(rows: _Rows, sel: np.ndarray, width: int) -> CSRNDArray:
     return CSRNDArray(rows.values[pos], indptr, rows.indices[pos], (len(sel), width))
 
 
-class LibSVMIter(DataIter):
+class LibSVMIter(_BatchIter):
     """Iterate over LibSVM text files, data as CSR (``mx.io.LibSVMIter``).
 
     Each line is ``label[:weight] [qid:q] index:value ...`` with zero-based column indices.
@@ -460,20 +466,3 @@ class LibSVMIter(DataIter):
         self._batch = DataBatch([data], [label], pad=self._overflow,
                                 index=sel.astype(np.uint64))
         return True
-
-    def next(self) -> DataBatch:
-        if self.iter_next():
-            return self._batch
-        raise StopIteration
-
-    def getdata(self) -> list[NDArray]:
-        return self._batch.data
-
-    def getlabel(self) -> list[NDArray]:
-        return self._batch.label
-
-    def getpad(self) -> int:
-        return self._batch.pad
-
-    def getindex(self) -> np.ndarray:
-        return self._batch.index

@@ -152,12 +152,16 @@ class BaseModule:
         self.forward(data_batch, is_train=True)
         self.backward()
 
-    def _check_ready(self, what: str) -> None:
+    def _check_ready(self, what: str, params: bool = True, optimizer: bool = False) -> None:
+        """Refuse ``what`` unless the module is bound (and, as asked, has its parameters
+        and its optimizer)."""
         if not self.binded:
             raise MXNetError(f"{what}: the module is not bound; call bind() first")
-        if not self.params_initialized:
+        if params and not self.params_initialized:
             raise MXNetError(f"{what}: the parameters are not initialized; call init_params() "
                              "or set_params() first")
+        if optimizer and not self.optimizer_initialized:
+            raise MXNetError(f"{what}: no optimizer installed; call init_optimizer() first")
 
     def score(self, eval_data: DataIter, eval_metric: Any, num_batch: int | None = None,
               batch_end_callback: Any = None, score_end_callback: Any = None,

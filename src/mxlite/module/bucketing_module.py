@@ -109,15 +109,6 @@ class BucketingModule(BaseModule):
                       state_names=self._state_names, group2ctxs=self._group2ctxs,
                       compression_params=self._compression_params)
 
-    def _check(self, what: str, params: bool = True, optimizer: bool = False) -> None:
-        if not self.binded:
-            raise MXNetError(f"{what}: the module is not bound; call bind() first")
-        if params and not self.params_initialized:
-            raise MXNetError(f"{what}: the parameters are not initialized; call "
-                             "init_params() first")
-        if optimizer and not self.optimizer_initialized:
-            raise MXNetError(f"{what}: no optimizer installed; call init_optimizer() first")
-
     # -- information -----------------------------------------------------------------------
 
     @property
@@ -137,25 +128,25 @@ class BucketingModule(BaseModule):
     @property
     def data_shapes(self) -> list:
         """The current bucket's data DataDescs."""
-        self._check("data_shapes", params=False)
+        self._check_ready("data_shapes", params=False)
         return self._curr_module.data_shapes
 
     @property
     def label_shapes(self) -> list | None:
         """The current bucket's label DataDescs (None without labels)."""
-        self._check("label_shapes", params=False)
+        self._check_ready("label_shapes", params=False)
         return self._curr_module.label_shapes
 
     @property
     def output_shapes(self) -> list:
         """The current bucket's ``(name, shape)`` outputs."""
-        self._check("output_shapes", params=False)
+        self._check_ready("output_shapes", params=False)
         return self._curr_module.output_shapes
 
     @property
     def symbol(self) -> Any:
         """The symbol of the current bucket."""
-        self._check("symbol", params=False)
+        self._check_ready("symbol", params=False)
         return self._curr_module.symbol
 
     # -- parameters ------------------------------------------------------------------------
@@ -195,7 +186,7 @@ class BucketingModule(BaseModule):
         shares)."""
         if self.params_initialized and not force_init:
             return
-        self._check("init_params", params=False)
+        self._check_ready("init_params", params=False)
         self._curr_module.init_params(initializer=initializer, arg_params=arg_params,
                                       aux_params=aux_params, allow_missing=allow_missing,
                                       force_init=force_init, allow_extra=allow_extra)
@@ -204,12 +195,12 @@ class BucketingModule(BaseModule):
 
     def get_states(self, merge_multi_context: bool = True) -> list:
         """The current bucket's states."""
-        self._check("get_states")
+        self._check_ready("get_states")
         return self._curr_module.get_states(merge_multi_context=merge_multi_context)
 
     def set_states(self, states: Any = None, value: Any = None) -> None:
         """Set the current bucket's states."""
-        self._check("set_states")
+        self._check_ready("set_states")
         self._curr_module.set_states(states, value)
 
     # -- binding ---------------------------------------------------------------------------
@@ -253,7 +244,7 @@ class BucketingModule(BaseModule):
                       ) -> None:
         """Make ``bucket_key`` the current bucket, generating and binding its module (sharing
         the default bucket's arrays) on first use."""
-        self._check("switch_bucket", params=False)
+        self._check_ready("switch_bucket", params=False)
         module = self._buckets.get(bucket_key)
         if module is None or not module.binded:
             if module is None:
@@ -274,7 +265,7 @@ class BucketingModule(BaseModule):
                        force_init: bool = False) -> None:
         """Install the optimizer on the current bucket; every other bucket borrows it (one
         optimizer and one set of states for the shared parameters)."""
-        self._check("init_optimizer")
+        self._check_ready("init_optimizer")
         if self.optimizer_initialized and not force_init:
             self.logger.warning("optimizer already initialized, ignoring.")
             return
@@ -287,7 +278,7 @@ class BucketingModule(BaseModule):
 
     def prepare(self, data_batch: DataBatch, sparse_row_id_fn: Any = None) -> None:
         """Bind the batch's bucket if new (``data_batch.bucket_key``), without switching."""
-        self._check("prepare")
+        self._check_ready("prepare")
         original_key = self._curr_bucket_key
         self.switch_bucket(data_batch.bucket_key, data_batch.provide_data,
                            data_batch.provide_label)
@@ -299,42 +290,42 @@ class BucketingModule(BaseModule):
     def forward(self, data_batch: DataBatch, is_train: bool | None = None) -> None:
         """Switch to the batch's bucket (``bucket_key``, ``provide_data`` /
         ``provide_label``) and run its forward."""
-        self._check("forward")
+        self._check_ready("forward")
         self.switch_bucket(data_batch.bucket_key, data_batch.provide_data,
                            data_batch.provide_label)
         self._curr_module.forward(data_batch, is_train=is_train)
 
     def backward(self, out_grads: Any = None) -> None:
         """The current bucket's backward."""
-        self._check("backward")
+        self._check_ready("backward")
         self._curr_module.backward(out_grads=out_grads)
 
     def update(self) -> None:
         """Update the shared parameters from the current bucket's gradients."""
-        self._check("update", optimizer=True)
+        self._check_ready("update", optimizer=True)
         self._params_dirty = True
         self._curr_module.update()
 
     def get_outputs(self, merge_multi_context: bool = True) -> list:
         """The current bucket's outputs."""
-        self._check("get_outputs")
+        self._check_ready("get_outputs")
         return self._curr_module.get_outputs(merge_multi_context=merge_multi_context)
 
     def get_input_grads(self, merge_multi_context: bool = True) -> list:
         """The current bucket's input gradients."""
-        self._check("get_input_grads")
+        self._check_ready("get_input_grads")
         if not self.inputs_need_grad:
             raise MXNetError("get_input_grads: bind with inputs_need_grad=True first")
         return self._curr_module.get_input_grads(merge_multi_context=merge_multi_context)
 
     def update_metric(self, eval_metric: Any, labels: Any, pre_sliced: bool = False) -> None:
         """Accumulate the current bucket's outputs against ``labels``."""
-        self._check("update_metric")
+        self._check_ready("update_metric")
         self._curr_module.update_metric(eval_metric, labels, pre_sliced)
 
     def install_monitor(self, mon: Any) -> None:
         """Install a monitor on every bucket (and the buckets bound later)."""
-        self._check("install_monitor", params=False)
+        self._check_ready("install_monitor", params=False)
         self._monitor = mon
         for mod in self._buckets.values():
             mod.install_monitor(mon)

@@ -59,15 +59,6 @@ class SequentialModule(BaseModule):
         self.optimizer_initialized = False
         return self
 
-    def _check(self, what: str, params: bool = True, optimizer: bool = False) -> None:
-        if not self.binded:
-            raise MXNetError(f"{what}: the module is not bound; call bind() first")
-        if params and not self.params_initialized:
-            raise MXNetError(f"{what}: the parameters are not initialized; call "
-                             "init_params() first")
-        if optimizer and not self.optimizer_initialized:
-            raise MXNetError(f"{what}: no optimizer installed; call init_optimizer() first")
-
     def _takes_labels(self, i: int) -> bool:
         return bool(self._metas[i].get(self.META_TAKE_LABELS, False))
 
@@ -86,26 +77,26 @@ class SequentialModule(BaseModule):
     @property
     def data_shapes(self) -> list:
         """The first module's data shapes."""
-        self._check("data_shapes", params=False)
+        self._check_ready("data_shapes", params=False)
         return self._modules[0].data_shapes
 
     @property
     def label_shapes(self) -> Any:
         """The label shapes as bound (None when no module takes labels)."""
-        self._check("label_shapes", params=False)
+        self._check_ready("label_shapes", params=False)
         return self._label_shapes
 
     @property
     def output_shapes(self) -> list:
         """The last module's output shapes."""
-        self._check("output_shapes", params=False)
+        self._check_ready("output_shapes", params=False)
         return self._modules[-1].output_shapes
 
     # -- parameters ------------------------------------------------------------------------
 
     def get_params(self) -> tuple[dict, dict]:
         """The parameters of every module, merged into one ``(arg_params, aux_params)``."""
-        self._check("get_params")
+        self._check_ready("get_params")
         arg_params: dict = {}
         aux_params: dict = {}
         for module in self._modules:
@@ -121,7 +112,7 @@ class SequentialModule(BaseModule):
         own names). Two modules may not have a parameter of the same name."""
         if self.params_initialized and not force_init:
             return
-        self._check("init_params", params=False)
+        self._check_ready("init_params", params=False)
         for module in self._modules:
             module.init_params(initializer=initializer, arg_params=arg_params,
                                aux_params=aux_params, allow_missing=allow_missing,
@@ -190,7 +181,7 @@ class SequentialModule(BaseModule):
                        optimizer_params: Any = (("learning_rate", 0.01),),
                        force_init: bool = False) -> None:
         """Install the optimizer on every module (each with its own states)."""
-        self._check("init_optimizer")
+        self._check_ready("init_optimizer")
         if self.optimizer_initialized and not force_init:
             self.logger.warning("optimizer already initialized, ignoring.")
             return
@@ -203,7 +194,7 @@ class SequentialModule(BaseModule):
 
     def forward(self, data_batch: DataBatch, is_train: bool | None = None) -> None:
         """Run the modules in order, each one's outputs the next one's data."""
-        self._check("forward")
+        self._check_ready("forward")
         data_batch = copy.copy(data_batch)  # the caller's batch keeps its data
         for i, module in enumerate(self._modules):
             module.forward(data_batch, is_train=is_train)
@@ -217,7 +208,7 @@ class SequentialModule(BaseModule):
 
     def backward(self, out_grads: Any = None) -> None:
         """Run the modules' backward in reverse, passing input gradients down the chain."""
-        self._check("backward")
+        self._check_ready("backward")
         for i in range(len(self._modules) - 1, -1, -1):
             module = self._modules[i]
             module.backward(out_grads=out_grads)
@@ -227,31 +218,31 @@ class SequentialModule(BaseModule):
 
     def update(self) -> None:
         """Update every module's parameters."""
-        self._check("update", optimizer=True)
+        self._check_ready("update", optimizer=True)
         for module in self._modules:
             module.update()
 
     def get_outputs(self, merge_multi_context: bool = True) -> list:
         """The last module's outputs."""
-        self._check("get_outputs")
+        self._check_ready("get_outputs")
         return self._modules[-1].get_outputs(merge_multi_context=merge_multi_context)
 
     def get_input_grads(self, merge_multi_context: bool = True) -> list:
         """The first module's input gradients (bind with ``inputs_need_grad``)."""
-        self._check("get_input_grads")
+        self._check_ready("get_input_grads")
         if not self.inputs_need_grad:
             raise MXNetError("get_input_grads: bind with inputs_need_grad=True first")
         return self._modules[0].get_input_grads(merge_multi_context=merge_multi_context)
 
     def update_metric(self, eval_metric: Any, labels: Any, pre_sliced: bool = False) -> None:
         """Every module that takes labels accumulates its outputs into ``eval_metric``."""
-        self._check("update_metric")
+        self._check_ready("update_metric")
         for i, module in enumerate(self._modules):
             if self._takes_labels(i):
                 module.update_metric(eval_metric, labels, pre_sliced)
 
     def install_monitor(self, mon: Any) -> None:
         """Install a monitor on every module."""
-        self._check("install_monitor", params=False)
+        self._check_ready("install_monitor", params=False)
         for module in self._modules:
             module.install_monitor(mon)
