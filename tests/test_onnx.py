@@ -23,6 +23,8 @@ onnx = pytest.importorskip("onnx", reason="ONNX export needs the onnx package (m
 ort = pytest.importorskip("onnxruntime",
                           reason="the parity tests run models in onnxruntime (mxlite[onnx])")
 
+from onnx_check import export_checked, session  # noqa: E402  (after the skips)
+
 DATA = pathlib.Path(__file__).parent / "data"
 RTOL = 1e-4
 SLOW = bool(os.environ.get("MXLITE_SLOW"))
@@ -61,15 +63,6 @@ def _run_mx(sym, params: dict, feeds: dict) -> list[np.ndarray]:
     return [o.asnumpy() for o in exe.forward(is_train=False)]
 
 
-def _session(model):
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    opts.intra_op_num_threads = 1  # the test machine's cores are shared
-    opts.inter_op_num_threads = 1
-    return ort.InferenceSession(model.SerializeToString(), opts,
-                                providers=["CPUExecutionProvider"])
-
-
 def _within(got: np.ndarray, want: np.ndarray, rtol: float = RTOL) -> bool:
     """Same shape, and the largest difference within ``rtol`` of the reference's scale."""
     if got.shape != want.shape:
@@ -86,12 +79,8 @@ def _close(got: np.ndarray, want: np.ndarray, rtol: float = RTOL) -> None:
 def _export(tmp_path, sym, params, shapes: list, dynamic: bool = False, **kw):
     dyn = [(None, *s[1:]) for s in shapes] if dynamic else None
     path = tmp_path / ("dyn.onnx" if dynamic else "static.onnx")
-    out = mx.onnx.export_model(sym, params, in_shapes=shapes, onnx_file_path=str(path),
-                               dynamic=dynamic, dynamic_input_shapes=dyn, **kw)
-    assert out == str(path)
-    model = onnx.load(str(path))
-    onnx.checker.check_model(model, full_check=True)
-    return model
+    return export_checked(path, sym, params, in_shapes=shapes, dynamic=dynamic,
+                          dynamic_input_shapes=dyn, **kw)
 
 
 def _parity(tmp_path, sym, params, feeds: dict, batch_dyn: int = 3, roundtrip: bool = True,
@@ -103,7 +92,7 @@ def _parity(tmp_path, sym, params, feeds: dict, batch_dyn: int = 3, roundtrip: b
     types = [feeds[n].dtype for n in names]
     model = _export(tmp_path, sym, params, shapes, in_types=types, **kw)
     want = _run_mx(sym, params, feeds)
-    got = _session(model).run(None, feeds)
+    got = session(model).run(None, feeds)
     assert len(got) == len(want)
     for g, w in zip(got, want):
         _close(g, w, rtol)
@@ -120,7 +109,7 @@ def _parity(tmp_path, sym, params, feeds: dict, batch_dyn: int = 3, roundtrip: b
         dim = dmodel.graph.input[0].type.tensor_type.shape.dim[0]
         assert dim.dim_param and not dim.dim_value
         want_d = _run_mx(sym, params, big)
-        for g, w in zip(_session(dmodel).run(None, big), want_d):
+        for g, w in zip(session(dmodel).run(None, big), want_d):
             _close(g, w, rtol)
     if roundtrip:
         sym2, args2, aux2 = mx.onnx.import_model(str(tmp_path / "static.onnx"))
@@ -226,7 +215,7 @@ def test_control_flow_graphs(tmp_path, name, run):
     names = sym.list_inputs()
     feeds = {n: data[f"{run}/in/{n}"].astype(np.float32) for n in names}
     model = _export(tmp_path, sym, {}, [feeds[n].shape for n in names])
-    got = _session(model).run(None, feeds)
+    got = session(model).run(None, feeds)
     want = _run_mx(sym, {}, feeds)
     assert len(got) == len(want)
     for i, (g, w) in enumerate(zip(got, want)):
@@ -253,12 +242,12 @@ def test_params_file_names_and_arg_aux_list(tmp_path):
     io = np.load(DATA / "models/mobilenet0.25_io.npz")
     out = mx.onnx.export_model(str(sym_path), str(params_path), [io["data"].shape],
                                onnx_file_path=str(tmp_path / "m.onnx"))
-    got = _session(onnx.load(out)).run(None, {"data": io["data"]})[0]
+    got = session(onnx.load(out)).run(None, {"data": io["data"]})[0]
     _close(got, io["out"])  # MXNet 1.9.1's own output for this input
     sym, arg, aux = mx.model.load_checkpoint(str(DATA / "models/mobilenet0.25"), 0)
     out2 = mx.contrib.onnx.export_model(sym, [arg, aux], [io["data"].shape], np.float32,
                                         str(tmp_path / "m2.onnx"))
-    got2 = _session(onnx.load(out2)).run(None, {"data": io["data"]})[0]
+    got2 = session(onnx.load(out2)).run(None, {"data": io["data"]})[0]
     np.testing.assert_array_equal(got2, got)
     meta = mx.onnx.get_model_metadata(out)
     assert meta["input_tensor_data"] == [("data", (1, 3, 64, 64))]
@@ -284,10 +273,10 @@ def _zoo_case(tmp_path, name: str, roundtrip: bool) -> list[tuple[str, np.ndarra
     x = np.random.default_rng(1).normal(0, 1, shape).astype(np.float32)
     want = net(mx.nd.array(x)).asnumpy()
     model = _export(tmp_path, net, None, [shape])
-    pairs = [("batch 1", _session(model).run(None, {"data": x})[0], want)]
+    pairs = [("batch 1", session(model).run(None, {"data": x})[0], want)]
     dmodel = _export(tmp_path, net, None, [shape], dynamic=True)
     x2 = np.concatenate([x, -x], axis=0)
-    got2 = _session(dmodel).run(None, {"data": x2})[0]
+    got2 = session(dmodel).run(None, {"data": x2})[0]
     pairs.append(("dynamic batch, first row", got2[:1], want))
     if roundtrip:
         pairs.append(("dynamic batch of 2", got2, net(mx.nd.array(x2)).asnumpy()))
@@ -652,11 +641,11 @@ def test_box_nms_via_non_max_suppression(tmp_path, kw):
     data = _boxes(rng, 2, 30)
     sym = S.contrib.box_nms(S.var("data"), **kw)
     model = _export(tmp_path, sym, {}, [data.shape], dynamic=True)
-    got = _session(model).run(None, {"data": data})[0]
+    got = session(model).run(None, {"data": data})[0]
     want = mx.nd.contrib.box_nms(mx.nd.array(data), **kw).asnumpy()
     np.testing.assert_array_equal(got, want)
     more = _boxes(rng, 3, 30)  # another batch size through the dynamic axis
-    got = _session(model).run(None, {"data": more})[0]
+    got = session(model).run(None, {"data": more})[0]
     np.testing.assert_array_equal(got, mx.nd.contrib.box_nms(mx.nd.array(more), **kw).asnumpy())
 
 
@@ -664,7 +653,7 @@ def test_box_nms_2d_opset12(tmp_path):
     data = _boxes(np.random.default_rng(6), 1, 25)[0]
     sym = S.contrib.box_nms(S.var("data"), id_index=0)
     model = _export(tmp_path, sym, {}, [data.shape], opset_version=12)
-    got = _session(model).run(None, {"data": data})[0]
+    got = session(model).run(None, {"data": data})[0]
     np.testing.assert_array_equal(
         got, mx.nd.contrib.box_nms(mx.nd.array(data), id_index=0).asnumpy())
 
@@ -687,7 +676,7 @@ def test_gluon_rnn_layers(tmp_path, make):
                                 dynamic=True, dynamic_input_shapes=[(5, None, 4)])
     model = onnx.load(path)
     onnx.checker.check_model(model, full_check=True)
-    sess = _session(model)
+    sess = session(model)
     _close(sess.run(None, {"data": x})[0], want)
     x3 = rng.normal(0, 1, (5, 3, 4)).astype(np.float32)
     _close(sess.run(None, {"data": x3})[0], layer(mx.nd.array(x3)).asnumpy())
@@ -710,7 +699,7 @@ def test_rnn_op_states_and_sequence_length(tmp_path, mode):
     feeds = {k: rng.normal(0, 1, s).astype(np.float32) for k, s in shapes.items()}
     feeds["len"] = np.array([5, 2, 3], np.float32)
     model = _export(tmp_path, sym, params, list(shapes.values()))
-    got = _session(model).run(None, feeds)
+    got = session(model).run(None, feeds)
     want = _run_mx(sym, params, feeds)
     assert len(got) == len(want) == (3 if mode == "lstm" else 2)
     for g, w in zip(got, want):
@@ -732,7 +721,7 @@ def test_opset_range_and_shape_inference(tmp_path):
         m = _export(tmp_path, sym, params, [(2, 4)], opset_version=opset,
                     run_shape_inference=True)
         assert m.opset_import[0].version == opset
-        _close(_session(m).run(None, {"data": x})[0], want)
+        _close(session(m).run(None, {"data": x})[0], want)
     assert "FullyConnected" in mx.onnx.get_operator_support()
     assert "_contrib_box_nms" in mx.onnx.get_operator_support(12)
 
@@ -760,11 +749,11 @@ def test_module_and_old_argument_names(tmp_path):
     mod.set_params(arg, aux)
     path = mx.onnx.export_model(mod, None, onnx_file_path=str(tmp_path / "mod.onnx"))
     want = _run_mx(sym, {**arg, **aux}, {"data": x})[0]
-    _close(_session(onnx.load(path)).run(None, {"data": x})[0], want)
+    _close(session(onnx.load(path)).run(None, {"data": x})[0], want)
     path2 = mx.contrib.onnx.export_model(sym, {**arg, **aux}, input_shape=[x.shape],
                                          input_type=np.float32,
                                          onnx_file_path=str(tmp_path / "old.onnx"))
-    _close(_session(onnx.load(path2)).run(None, {"data": x})[0], want)
+    _close(session(onnx.load(path2)).run(None, {"data": x})[0], want)
 
 
 # ----------------------------------------------------------------------------------------
@@ -854,7 +843,7 @@ def test_roi_ops(tmp_path, kind, kw):
     sym = S.contrib.ROIAlign(d, r, **kw) if kind == "align" else S.ROIPooling(d, r, **kw)
     # onnxruntime 1.2x implements RoiAlign up to opset 16's definition (21 is the same op)
     model = _export(tmp_path, sym, {}, [x.shape, rois.shape], opset_version=21)
-    got = _session(model).run(None, {"data": x, "rois": rois})[0]
+    got = session(model).run(None, {"data": x, "rois": rois})[0]
     _close(got, _run_mx(sym, {}, {"data": x, "rois": rois})[0])
 
 
@@ -882,7 +871,7 @@ def test_interleaved_attention_dynamic_time_and_batch(tmp_path):
                                                       for n in names])
     model = onnx.load(path)
     onnx.checker.check_model(model, full_check=True)
-    sess = _session(model)
+    sess = session(model)
     for fd in (f, feeds(7, 2, 3)):
         for g, w in zip(sess.run(None, fd), _run_mx(sym, {}, fd)):
             _close(g, w)

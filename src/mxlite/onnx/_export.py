@@ -51,7 +51,7 @@ def register(*names: str):
 
 
 def _load_converters() -> None:
-    from . import _op_translations  # noqa: F401  (registers on import)
+    from . import _op_detection, _op_more, _op_translations  # noqa: F401  (registers on import)
 
 
 def get_operator_support(opset_version: int | None = None) -> list[str]:

@@ -806,7 +806,7 @@ def _squeeze(g: G, node: Any) -> list:
     return [g.squeeze(g.x(node), axes)]
 
 
-@register("transpose")
+@register("transpose", "_np_transpose")
 def _transpose(g: G, node: Any) -> list:
     ndim = len(g.in_shape(node))
     axes = node.parsed.axes
