@@ -117,15 +117,3 @@ def test_a_lying_header_length_allocates_nothing():
     data = (2**62).to_bytes(8, "little") + b"{}"
     with pytest.raises(MXNetError, match="header length 4611686018427387904 at offset 0"):
         st.read(io.BytesIO(data), "big.safetensors", len(data))
-
-
-def test_torch_needs_torch(tmp_path):
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        with pytest.raises(mx.base.NotSupportedError, match="pip install torch"):
-            cv.convert(str(PARAMS), str(tmp_path / "m.pt"))
-        return
-    cv.convert(str(PARAMS), str(tmp_path / "m.pt"))
-    cv.convert(str(tmp_path / "m.pt"), str(tmp_path / "back.params"))
-    assert (tmp_path / "back.params").read_bytes() == PARAMS.read_bytes()

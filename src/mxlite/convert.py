@@ -17,8 +17,10 @@ format          suffixes                   notes
                                            ``__metadata__`` so the way back is exact
 ``npz``         .npz                       ``np.savez`` layout; a list file's arrays are
                                            ``arr_0``, ``arr_1``, ... as ``np.savez`` names them
-``torch``       .pt .pth                   a ``state_dict`` of tensors; needs ``torch``,
-                                           loaded with ``weights_only=True``
+``torch``       .pt .pth                   a ``state_dict`` of tensors in ``torch.save``'s
+                                           zip format, read and written without torch, as
+                                           safely as ``weights_only=True``; the layout,
+                                           contexts and V3 flag go to an entry torch skips
 ==============  =========================  ==================================================
 
 Values, dtypes and shapes pass through unchanged (no casts), so ``.params`` -> any format ->
@@ -41,9 +43,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import storage
-from .base import MXNetError, NotSupportedError
+from .base import MXNetError
 from .formats import arrays as _arrays
 from .formats import safetensors as _st
+from .formats import torch_zip as _torch_zip
 
 __all__ = ["ArraySet", "FORMATS", "load_arrays", "save_arrays", "convert", "format_of"]
 
@@ -164,20 +167,12 @@ def load_arrays(path: str, fmt: str | None = None,
             meta = {"layout": "list"}
         return ArraySet.from_arrays(pairs, meta)
     if fmt == "torch":
-        torch = _torch()
         raw = storage.read_bytes(path, storage_options)
-        try:
-            state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-        except Exception as e:  # torch raises many kinds; all mean "not a state_dict"
-            raise MXNetError(f"{path}: torch.load(weights_only=True) refused it: {e}") from None
-        if not isinstance(state, Mapping):
-            raise MXNetError(f"{path}: holds a {type(state).__name__}, expected a state_dict")
-        pairs = []
-        for k, t in state.items():
-            if not isinstance(t, torch.Tensor):
-                raise MXNetError(f"{path}: entry {k!r} is a {type(t).__name__}, not a tensor")
-            pairs.append((str(k), _torch_to_numpy(torch, t.detach().cpu().contiguous())))
-        return ArraySet.from_arrays(pairs)
+        pairs, meta = _torch_zip.read_with_metadata(raw, str(path))
+        if "np_shape" not in meta and any(a.ndim == 0 for _, a in pairs):
+            # MXNet holds 0-d arrays (BatchNorm's num_batches_tracked) in V3 records only
+            meta = {**meta, "np_shape": "1"}
+        return ArraySet.from_arrays(pairs, meta)
     raise MXNetError(f"{path}: {fmt} is not an array format")
 
 
@@ -199,10 +194,12 @@ def save_arrays(data: ArraySet, path: str, fmt: str | None = None,
         np.savez(buf, **pairs)
         parts = [buf.getbuffer()]
     elif fmt == "torch":
-        torch = _torch()
-        buf = io.BytesIO()
-        torch.save({k: _numpy_to_torch(torch, v) for k, v in data.arrays()}, buf)
-        parts = [buf.getbuffer()]
+        meta = data.metadata()
+        if meta.get("np_shape") and any(r.shape == () for r in data.records):
+            del meta["np_shape"]  # implied by the 0-d array, as load_arrays reads it
+        # files of one cpu dict need no notes: those are what torch users share
+        plain = meta == {"format": "mxnet", "layout": "dict"}
+        parts = list(_torch_zip.encode_parts(data.arrays(), None if plain else meta))
     else:
         raise MXNetError(f"{path}: {fmt} is not an array format")
     with storage.open_write(path, storage_options, size=sum(len(p) for p in parts)) as f:
@@ -237,23 +234,3 @@ def convert(src: str, dst: str, *, src_format: str | None = None,
                          "array files convert into each other, symbols into .onnx")
     save_arrays(load_arrays(src, sfmt, storage_options), dst, dfmt, storage_options)
 
-
-def _torch():
-    try:
-        import torch
-    except ImportError:
-        raise NotSupportedError("PyTorch state_dict files need torch: pip install torch") \
-            from None
-    return torch
-
-
-def _torch_to_numpy(torch, t) -> np.ndarray:
-    if t.dtype == torch.bfloat16:
-        return t.view(torch.int16).numpy().view(_arrays.bfloat16_dtype())
-    return t.numpy()
-
-
-def _numpy_to_torch(torch, a: np.ndarray):
-    if a.dtype.name == "bfloat16":
-        return torch.from_numpy(a.view(np.int16).copy()).view(torch.bfloat16)
-    return torch.from_numpy(np.ascontiguousarray(a).copy())
