@@ -22,7 +22,10 @@ with ``aggregate_stats``), grouped into convolution, pooling, BatchNorm, element
 FullyConnected and other; "overhead" is the forward's wall time not inside any operator.
 
 Run: ``python benchmarks/bench_infer.py [--models resnet18_b1,...] [--rounds 3] [--iters 20]
-[--profile] [--skip-mxnet] [--threads N]``.
+[--profile] [--skip-mxnet] [--threads N] [--numpy-too]``. mxlite uses its compiled (numba)
+kernels where numba is installed; ``--numpy-too`` adds a run with ``MXLITE_JIT=0`` (numpy
+kernels only). "first forward" is the first call's time, which includes compiling the kernels
+or loading them from numba's cache.
 """
 
 from __future__ import annotations
@@ -127,10 +130,14 @@ def _group(name: str) -> str:
     return "other"
 
 
-def run_side(backend: str, files: dict, iters: int, profile: bool) -> dict:
+def run_side(backend: str, files: dict, iters: int, profile: bool, jit: str = "") -> dict:
     if backend == "mxnet":
+        if jit == "0":  # the numpy-only variant is mxlite's alone
+            return {"backend": backend, "jit": jit, "score": float("-inf")}
         import mxnet as mx
     else:
+        if jit:
+            os.environ["MXLITE_JIT"] = jit
         import mxlite as mx
     sym = mx.sym.load(files["symbol"])
     params = mx.nd.load(files["params"])
@@ -158,7 +165,9 @@ def run_side(backend: str, files: dict, iters: int, profile: bool) -> dict:
                 g.wait_to_read()
         return out.asnumpy()
 
-    fwd()
+    t = time.perf_counter()
+    fwd()  # mxlite's compiled kernels compile (or load from numba's cache) here
+    first = time.perf_counter() - t
     fwd()
     rss_before = _status_kib("VmRSS")
     reset = _reset_peak()
@@ -168,7 +177,9 @@ def run_side(backend: str, files: dict, iters: int, profile: bool) -> dict:
         out = fwd()
         best = min(best, time.perf_counter() - t)
     peak_fwd = _status_kib("VmHWM") - rss_before if reset else float("nan")
-    res = {"backend": backend, "version": mx.__version__, "ms": best * 1e3,
+    jit_on = backend == "mxlite" and mx.ops._window.jit() is not None
+    res = {"backend": backend, "jit": jit, "jit_on": jit_on, "first_ms": first * 1e3,
+           "version": mx.__version__, "ms": best * 1e3,
            "score": -best, "out_sum": float(out.astype(np.float64).sum()),
            "out_absmax": float(np.abs(out).max()),
            "peak_mib": _status_kib("VmHWM") / 1024, "fwd_peak_rise_mib": peak_fwd / 1024}
@@ -222,9 +233,12 @@ def main() -> None:
     ap.add_argument("--backend", choices=("mxlite", "mxnet"))
     ap.add_argument("--backend-only", action="store_true")
     ap.add_argument("--files", default=None)
+    ap.add_argument("--jit", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--numpy-too", action="store_true",
+                    help="also run mxlite with MXLITE_JIT=0 (numpy kernels only)")
     a = ap.parse_args()
     if a.backend_only:
-        print(json.dumps(run_side(a.backend, json.loads(a.files), a.iters, a.profile)))
+        print(json.dumps(run_side(a.backend, json.loads(a.files), a.iters, a.profile, a.jit)))
         return
     models = [m.strip() for m in a.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in MODELS]
@@ -253,7 +267,11 @@ def _run(variants: list, models: list[str], a, mxnet_python: str) -> dict:
     for m, v in zip(models, variants):
         r = _sides.best_of(__file__, [v], a.rounds, mxnet_python, a.threads,
                            key=lambda r: (r["backend"],), score="score")
-        by_model[m] = {k[0]: val for k, val in r.items()}
+        if a.numpy_too:
+            r.update(_sides.best_of(__file__, [[*v, "--jit", "0"]], a.rounds, mxnet_python,
+                                    a.threads, key=lambda r: (r["backend"] + "-numpy",),
+                                    score="score"))
+        by_model[m] = {k[0]: val for k, val in r.items() if val.get("ms") is not None}
     return by_model
 
 
@@ -269,29 +287,36 @@ def _report(best: dict, models: list[str], a) -> None:
           f"{a.threads or 'default'}")
     for m in models:
         sides = best[m]
-        ours, theirs = sides["mxlite"], sides.get("mxnet")
+        ours, theirs, numpy_only = sides["mxlite"], sides.get("mxnet"), sides.get(
+            "mxlite-numpy")
         name, batch = MODELS[m]
         if m in TRAIN:
             print(f"{name} training step (forward + backward), batch {batch}, "
                   f"3x{TRAIN[m]}x{TRAIN[m]}")
         else:
             print(f"{name} inference, batch {batch}, 3x224x224")
-        for r in (ours, theirs):
+        for r in (ours, numpy_only, theirs):
             if r is None:
                 continue
-            print(f"  {r['backend']:7s} {r['version']:7s} {r['ms']:8.1f} ms   peak RSS "
+            label = r["backend"] + ("" if r["backend"] == "mxnet" else
+                                    " (numba)" if r.get("jit_on") else " (numpy)")
+            print(f"  {label:16s} {r['version']:7s} {r['ms']:8.1f} ms   peak RSS "
                   f"{r['peak_mib']:6.0f} MiB   forward peak rise {r['fwd_peak_rise_mib']:6.1f} "
-                  f"MiB   out sum {r['out_sum']:.6g}")
+                  f"MiB   first forward {r['first_ms']:7.1f} ms   out sum {r['out_sum']:.6g}")
         if theirs is not None:
             target = 1.5 if m in TRAIN else 1.0
             print(f"  mxlite / MXNet: time {ours['ms'] / theirs['ms']:.2f}x (target <= {target})  "
                   f"peak RSS {ours['peak_mib'] / theirs['peak_mib']:.2f}x  "
                   f"out sums differ by {abs(ours['out_sum'] - theirs['out_sum']):.3g} "
                   f"(|out| max {theirs['out_absmax']:.3g})")
+            if numpy_only is not None:
+                print(f"  mxlite numpy-only / MXNet: time "
+                      f"{numpy_only['ms'] / theirs['ms']:.2f}x; out sums of the two mxlite "
+                      f"paths differ by {abs(ours['out_sum'] - numpy_only['out_sum']):.3g}")
         if a.profile:
             groups = [g for g, _ in GROUPS] + ["other", "overhead"]
             print(f"  per-layer split, ms per forward ({'/'.join(groups)}):")
-            for r in (ours, theirs):
+            for r in (ours, numpy_only, theirs):
                 if r is None or "split" not in r:
                     continue
                 sp = r["split"]

@@ -242,16 +242,19 @@ def _find_folds(ops: list[_graph.Node], heads: list) -> dict[_graph.Node, tuple]
 
 def _folded_conv_bn(conv: _graph.Node, bn: _graph.Node, act: _graph.Node | None) -> Callable:
     """A step computing ``act(BatchNorm(Convolution(x, w, b)))`` in inference as one
-    convolution (the BatchNorm folded into its scale and bias, ``ops.nn``) whose fresh output
-    the activation's own kernel then overwrites in place."""
+    convolution (the BatchNorm folded into its scale and bias, ``ops.nn``); a ReLU or clip
+    runs in the convolution's epilogue, another activation's own kernel overwrites the fresh
+    output in place."""
     conv_attrs, bn_attrs = conv.parsed, bn.parsed
     act_fwd = act.op.forward if act is not None else None
     act_attrs = act.parsed if act is not None else None
 
     def run(ins: list, ctx: OpContext) -> list:
-        y = _nn.conv_batchnorm_inference(conv_attrs, bn_attrs, ins)
-        if act_fwd is None:
-            return [y, None, None]
+        bounds = None if act is None else _nn.fused_clip_bounds(act.op.name, act_attrs,
+                                                                ins[0].dtype)
+        y = _nn.conv_batchnorm_inference(conv_attrs, bn_attrs, ins, bounds)
+        if act_fwd is None or bounds is not None:
+            return [y, None, None] if act_fwd is None else [y]
         ctx.inplace = (0,)
         return act_fwd(act_attrs, [y], ctx)
 

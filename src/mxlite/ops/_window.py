@@ -10,6 +10,7 @@ offsets in place, so it never materialises the window tensor.
 
 from __future__ import annotations
 
+import os
 from math import prod
 
 import numpy as np
@@ -56,15 +57,168 @@ _LOCAL_THREADS = _find_local_threads()
 SMALL_GEMM_MACS = 1 << 25
 
 
-def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b``; a small product runs on one BLAS thread (see ``SMALL_GEMM_MACS``)."""
-    if _LOCAL_THREADS is None or a.shape[-2] * a.shape[-1] * b.shape[-1] >= SMALL_GEMM_MACS:
-        return np.matmul(a, b)
+def _gemm_one_thread(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None
+                     ) -> np.ndarray:
     prev = _LOCAL_THREADS(1)
     try:
-        return np.matmul(a, b)
+        return np.matmul(a, b, out=out)
     finally:
         _LOCAL_THREADS(prev)
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+THREADS = _cpu_count()
+_POOL: list = []  # [pid, ThreadPoolExecutor] of :func:`_in_parallel`, made on first use
+# Work items (multiply-adds or elements moved) under which a compiled kernel or a GEMM runs
+# on the calling thread alone: waking a sleeping worker costs tens of microseconds.
+PARALLEL_WORK = 1 << 18
+SPLIT_GEMM_MACS = 1 << 23
+
+
+def _in_parallel(fn, rows: int, *args) -> None:
+    """``fn(r0, r1, *args)`` over row blocks of ``[0, rows)``, one per core: the calling
+    thread takes the first, this module's worker threads the others (the compiled kernels and
+    numpy's BLAS release the GIL). Their workers sleep when idle, unlike OpenBLAS's or an
+    OpenMP team's, which spin after each call and took the other core from whichever library
+    ran next (a ResNet-18 batch-8 forward measured 505 ms against 265 ms with numba's
+    OpenMP layer and OpenBLAS's threads side by side). Results do not depend on the split:
+    rows are independent."""
+    parts = min(THREADS, rows)
+    if parts <= 1:
+        fn(0, rows, *args)
+        return
+    if not _POOL or _POOL[0] != os.getpid():
+        # A forked child (a data-loading worker) has none of its parent's threads.
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL[:] = [os.getpid(), ThreadPoolExecutor(THREADS - 1,
+                                                     thread_name_prefix="mxlite-kernel")]
+    edges = [rows * i // parts for i in range(parts + 1)]
+    futures = [_POOL[1].submit(fn, lo, hi, *args) for lo, hi in zip(edges[1:-1], edges[2:])]
+    try:
+        fn(0, edges[1], *args)
+    finally:
+        for fut in futures:
+            fut.result()
+
+
+def _run_rows(fn, rows: int, work: int, *args) -> None:
+    """A row-ranged compiled kernel over ``[0, rows)``, split over the cores when ``work`` is
+    worth a wake-up (``PARALLEL_WORK``)."""
+    if work < PARALLEL_WORK or THREADS < 2:
+        fn(0, rows, *args)
+    else:
+        _in_parallel(fn, rows, *args)
+
+
+def _gemm_rows(r0: int, r1: int, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    _gemm_one_thread(a[r0:r1], b, out[r0:r1])
+
+
+def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b``. With the compiled kernels on, a 2-D product of ``SPLIT_GEMM_MACS`` or more
+    runs as row blocks of single-threaded BLAS calls on the kernels' threads
+    (:func:`_in_parallel`); otherwise a product under ``SMALL_GEMM_MACS`` runs on one BLAS
+    thread and a bigger one as numpy's BLAS decides."""
+    if _LOCAL_THREADS is None:
+        return np.matmul(a, b)
+    macs = a.shape[-2] * a.shape[-1] * b.shape[-1]
+    if (THREADS > 1 and macs >= SPLIT_GEMM_MACS and a.ndim == 2 and b.ndim == 2
+            and a.shape[0] >= 2 * THREADS and jit() is not None):
+        out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
+        _in_parallel(_gemm_rows, a.shape[0], a, b, out)
+        return out
+    if macs < SMALL_GEMM_MACS:
+        return _gemm_one_thread(a, b)
+    return np.matmul(a, b)
+
+
+def _bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A batch of products; one product goes through :func:`gemm`, so that every big GEMM of
+    a pass runs on the same threads (OpenBLAS's spinning workers beside the kernels' threads
+    made a training step 19% slower)."""
+    if a.shape[0] == 1:
+        return gemm(a[0], b[0])[None]
+    return np.matmul(a, b)
+
+
+# -------------------------------------------------------------------------- compiled kernels
+
+_JIT: list = [None]  # the ops._jit module, False when off or missing, None before the first look
+
+
+def _load_jit():
+    try:
+        from . import _jit as mod
+    except ImportError:  # numba not installed: the numpy path
+        return False
+    return mod
+
+
+def jit():
+    """The compiled-kernel module :mod:`mxlite.ops._jit` (numba), or None where it is switched
+    off (environment ``MXLITE_JIT=0``, or :func:`set_jit`) or numba is not installed. Imported
+    on the first call, so ``import mxlite`` never loads numba; each kernel compiles (or loads
+    from numba's cache) on its own first call."""
+    mod = _JIT[0]
+    if mod is None:
+        off = os.environ.get("MXLITE_JIT", "1").strip().lower() in ("0", "off", "false", "no")
+        mod = _JIT[0] = False if off else _load_jit()
+    return mod or None
+
+
+def set_jit(enabled: bool | None) -> bool:
+    """Use the compiled kernels in this process (True, where numba is installed), not
+    (False), or as ``MXLITE_JIT`` says (None); returns whether they were in use. Results
+    agree either way within float32 rounding (the kernels keep numpy's summation order)."""
+    was = jit() is not None
+    _JIT[0] = None if enabled is None else _load_jit() if enabled else False
+    return was
+
+
+def _act_numpy(y: np.ndarray, act: tuple | None) -> None:
+    """Clip ``y`` in place to ``act = (lo, hi)`` (ReLU is ``(0, inf)``), as the executor's
+    activation kernels would on the convolution's fresh output."""
+    if act is None:
+        return
+    lo, hi = act
+    if np.isinf(hi) and hi > 0 and lo == 0:
+        np.maximum(y, y.dtype.type(0), out=y)
+    else:
+        np.clip(y, lo, hi, out=y)
+
+
+def _epilogue(y: np.ndarray, scale, bias, act, along_rows: bool = True) -> np.ndarray:
+    """``y * scale + bias`` then ``act`` in place on a GEMM output, per column of y (M, F) or,
+    ``along_rows=False``, per row of y (F, M); one compiled pass where it can be."""
+    if scale is None and bias is None and act is None:
+        return y
+    jm = jit()
+    if (jm is not None and y.ndim == 2 and y.flags.c_contiguous and y.size >= 4096
+            and jm.dtype_ok(y, *(v for v in (scale, bias) if v is not None))):
+        dummy = np.zeros(1, y.dtype)
+        lo, hi = act if act is not None else (0.0, 0.0)
+        kern = jm.epilogue_rows if along_rows else jm.epilogue_cols
+        _run_rows(kern, y.shape[0], y.size, y, dummy if scale is None else scale,
+                  dummy if bias is None else bias, y.dtype.type(lo), y.dtype.type(hi),
+                  scale is not None, bias is not None, act is not None)
+        return y
+    if scale is not None:
+        y *= scale if along_rows else scale[:, None]
+    if bias is not None:
+        y += bias if along_rows else bias[:, None]
+    _act_numpy(y, act)
+    return y
+
+
+def _channels_last(x: np.ndarray) -> np.ndarray:
+    """(N, C, *S) -> C-contiguous (N, *S, C), without a copy when it lies so already."""
+    return np.ascontiguousarray(np.moveaxis(x, 1, -1))
 
 
 # -------------------------------------------------------------------------- sizes
@@ -144,6 +298,14 @@ def _im2col(x: np.ndarray, kernel: Ints, stride: Ints, pad: Ints, dilate: Ints
     spatial = x.shape[2:]
     out = tuple(conv_out_size(s, k, st, p, d)
                 for s, k, st, p, d in zip(spatial, kernel, stride, pad, dilate))
+    jm = jit()
+    # Few channels copy a few values per tap, where numpy's strided copy is faster.
+    if (jm is not None and len(kernel) == 2 and x.shape[1] >= 16 and jm.dtype_ok(x)
+            and prod(out) > 0):
+        cols = np.empty((x.shape[0] * prod(out), prod(kernel) * x.shape[1]), x.dtype)
+        _run_rows(jm.im2col2d, x.shape[0] * out[0], cols.size, _channels_last(x), cols,
+                  *kernel, *stride, *pad, *dilate)
+        return cols, out
     xp = _pad_channels_last(x, pad)
     cols = _windows_cl(xp, out, kernel, stride, dilate)
     return cols.reshape(x.shape[0] * prod(out), prod(kernel) * x.shape[1]), out
@@ -201,11 +363,13 @@ def _to_channel_first(y2d: np.ndarray, n: int, out: Ints) -> np.ndarray:
 
 def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Ints,
                  pad: Ints, dilate: Ints, groups: int = 1,
-                 scale: np.ndarray | None = None) -> np.ndarray:
-    """y[n, f, o] = scale[f] * sum_{c,k} x[n, c, o*stride + k*dilate - pad] * w[f, c, k] + b[f].
+                 scale: np.ndarray | None = None, act: tuple | None = None) -> np.ndarray:
+    """y[n, f, o] = act(scale[f] * sum_{c,k} x[n, c, o*stride + k*dilate - pad] * w[f, c, k]
+    + b[f]).
 
     ``scale`` (per filter, default 1) is an inference BatchNorm folded in by the executor; it
-    goes into the weights or onto the output, whichever is smaller.
+    goes into the weights or onto the output, whichever is smaller. ``act = (lo, hi)`` clips
+    the result (ReLU is ``(0, inf)``), the executor's fused activation.
 
     The result is a channel-first view of channels-last memory (what the GEMM produces). No
     transpose is paid here: elementwise kernels keep that memory order, and the next
@@ -215,22 +379,16 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Int
     f, cg, *kernel = w.shape
     kernel = tuple(kernel)
     if groups > 1 and cg == 1 and f == c:
-        y = _depthwise(x, w, stride, pad, dilate, scale)
-        if b is not None:
-            y += b
-        return np.moveaxis(y, -1, 1)
+        return np.moveaxis(_depthwise(x, w, stride, pad, dilate, scale, b, act), -1, 1)
     if groups == 1:
         if _small_output(x, w, stride, pad, dilate):
-            return _conv_filters_first(x, w, b, stride, pad, dilate, scale)
-        y2d, out = _gemm_conv(x, w, stride, pad, dilate, scale)
+            return _conv_filters_first(x, w, b, stride, pad, dilate, scale, act)
+        y2d, out, scale = _gemm_conv(x, w, stride, pad, dilate, scale)
     else:
         cols, out = _im2col(x, kernel, stride, pad, dilate)
         y2d = gemm(_grouped_cols(cols, prod(kernel), groups), _weight_matrix(w, groups))
         y2d = y2d.transpose(1, 0, 2).reshape(cols.shape[0], f)
-        if scale is not None:
-            y2d *= scale
-    if b is not None:
-        y2d += b
+    _epilogue(y2d, scale, b, act)
     return _to_channel_first(y2d, n, out)
 
 
@@ -245,7 +403,8 @@ def _small_output(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate:
 
 
 def _conv_filters_first(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Ints,
-                        pad: Ints, dilate: Ints, scale: np.ndarray | None) -> np.ndarray:
+                        pad: Ints, dilate: Ints, scale: np.ndarray | None,
+                        act: tuple | None = None) -> np.ndarray:
     """An ungrouped convolution as ``W (F, C*K) @ cols (C*K, N*out)`` for small outputs.
 
     Where the weights outnumber the output pixels (small images, late layers: ResNet's
@@ -269,18 +428,15 @@ def _conv_filters_first(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stri
     if scale is not None and wm.size < cols.shape[1] * f:
         wm = wm * scale[:, None]
         scale = None
-    y = gemm(wm, cols)
-    if scale is not None:
-        y *= scale[:, None]
-    if b is not None:
-        y += b[:, None]
+    y = _epilogue(gemm(wm, cols), scale, b, act, along_rows=False)
     return y.reshape(f, n, *out).swapaxes(0, 1)
 
 
 def _gemm_conv(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: Ints,
-               scale: np.ndarray | None) -> tuple[np.ndarray, Ints]:
+               scale: np.ndarray | None) -> tuple[np.ndarray, Ints, np.ndarray | None]:
     """An ungrouped convolution as one GEMM over a channels-last im2col: (N*prod(out), F),
-    and ``out``. The weights are re-laid out as (K*C, F) to meet it (cheap: this route is
+    ``out``, and the part of ``scale`` still to apply to it (None when it went into the
+    weights). The weights are re-laid out as (K*C, F) to meet it (cheap: this route is
     taken where the output is the bigger operand); the scale rides in that fresh copy or on
     the output, whichever is smaller. A 1x1 convolution is the channels-last data
     (sub-sampled by the stride) times the weights as they lie.
@@ -308,30 +464,42 @@ def _gemm_conv(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: In
             else:
                 wt *= scale  # a fresh copy: the scale goes into it for free
             scale = None
-    y2d = gemm(cols, wt)
-    if scale is not None:
-        y2d *= scale
-    return y2d, out
+    return gemm(cols, wt), out, scale
 
 
 def _depthwise(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: Ints,
-               scale: np.ndarray | None = None) -> np.ndarray:
-    """Depthwise convolution, channels-last (N, *out, C).
+               scale: np.ndarray | None = None, b: np.ndarray | None = None,
+               act: tuple | None = None) -> np.ndarray:
+    """Depthwise convolution plus bias and ``act``, channels-last (N, *out, C).
 
-    A GEMM per group would be 1x1 matrices, so multiply-accumulate one kernel offset at a time
-    over the whole tensor, each offset's product written into one scratch buffer. The windows
-    come as whole output rows (:func:`_row_windows`), multiplied by the offset's weights tiled
-    along the row (2-3x faster than broadcasting C weights over (N, *out, C)).
+    A GEMM per group would be 1x1 matrices. The compiled kernel (2-D) reads the unpadded input
+    once per tap row and keeps each output row in cache through all taps and the epilogue.
+    The numpy route multiply-accumulates one kernel offset at a time over the whole tensor,
+    each offset's product written into one scratch buffer; the windows come as whole output
+    rows (:func:`_row_windows`), multiplied by the offset's weights tiled along the row (2-3x
+    faster than broadcasting C weights over (N, *out, C)). Both sum the taps in the same order.
     """
     n, c, *spatial = x.shape
     kernel = w.shape[2:]
     out = tuple(conv_out_size(s, k, st, p, d)
                 for s, k, st, p, d in zip(spatial, kernel, stride, pad, dilate))
-    xp = _pad_channels_last(x, pad)
     dt = np.result_type(x, w)
-    wk = w.reshape(c, prod(kernel)).T.astype(dt)  # (taps, C)
+    wk = np.ascontiguousarray(w.reshape(c, prod(kernel)).T, dt)  # (taps, C)
     if scale is not None:
         wk *= scale
+    jm = jit()
+    if (jm is not None and len(kernel) == 2 and prod(out) > 0
+            and jm.dtype_ok(x, wk, *(v for v in (b,) if v is not None))):
+        y = np.empty((n, *out, c), dt)
+        lo, hi = act if act is not None else (0.0, 0.0)
+        wrow = (np.tile(wk, (1, out[-1])).reshape(*kernel, -1) if stride[-1] == 1
+                else np.zeros((*kernel, 0), dt))
+        _run_rows(jm.depthwise2d, n * out[0], y.size * prod(kernel),
+                  _channels_last(x).reshape(n * spatial[0], -1), wk.reshape(*kernel, c), wrow,
+                  np.zeros(c, dt) if b is None else b, y.reshape(n * out[0], -1), out[0], c,
+                  *stride, *pad, *dilate, dt.type(lo), dt.type(hi), act is not None)
+        return y
+    xp = _pad_channels_last(x, pad)
     wrow = np.tile(wk, (1, out[-1]))  # (taps, out[-1] * C)
     y = tmp = None
     for i, win in enumerate(_row_windows(xp, out, kernel, stride, dilate)):
@@ -341,7 +509,11 @@ def _depthwise(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: In
         else:
             np.multiply(win, wrow[i], out=tmp)
             y += tmp
-    return y.reshape(n, *out, c)
+    y = y.reshape(n, *out, c)
+    if b is not None:
+        y += b
+    _act_numpy(y, act)
+    return y
 
 
 def conv_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints,
@@ -373,7 +545,7 @@ def conv_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Ints, pa
     if need_dw:
         cols, _ = _im2col(x, kernel, stride, pad, dilate)
         colsg = cols[None] if groups == 1 else _grouped_cols(cols, kprod, groups)
-        dwm = np.matmul(colsg.transpose(0, 2, 1), dyg)  # (g, K*C/g, F/g)
+        dwm = _bmm(colsg.transpose(0, 2, 1), dyg)  # (g, K*C/g, F/g)
         dw = dwm.reshape(groups, kprod, cg, fg).transpose(0, 3, 2, 1).reshape(w.shape)
     if need_dx:
         dx = _conv_input_grad(dyg, w, x.shape, out, stride, pad, dilate, groups)
@@ -386,7 +558,7 @@ def _conv_input_grad(dyg: np.ndarray, w: np.ndarray, x_shape: Ints, out: Ints, s
     c = x_shape[1]
     cg, kernel = w.shape[1], tuple(w.shape[2:])
     m = dyg.shape[1]
-    dcolsg = np.matmul(dyg, _weight_matrix(w, groups).transpose(0, 2, 1))  # (g, M, K*C/g)
+    dcolsg = _bmm(dyg, _weight_matrix(w, groups).transpose(0, 2, 1))  # (g, M, K*C/g)
     dcols = dcolsg.reshape(groups, m, prod(kernel), cg).transpose(1, 2, 0, 3).reshape(
         m, prod(kernel) * c)
     return _col2im(dcols, x_shape, out, kernel, stride, pad, dilate)
@@ -500,6 +672,12 @@ def pool_forward(x: np.ndarray, pool_type: str, kernel: Ints, stride: Ints, pad:
             y /= y.dtype.type(prod(spatial))
         return y
     fill = _lowest(x.dtype) if pool_type == "max" else 0
+    jm = jit() if pool_type == "max" and len(kernel) == 2 else None
+    if jm is not None and jm.dtype_ok(x) and prod(out) > 0:
+        y = np.empty((x.shape[0], *out, x.shape[1]), x.dtype)
+        _run_rows(jm.maxpool2d, x.shape[0] * out[0], y.size * prod(kernel), _channels_last(x),
+                  y, *kernel, *stride, *before, x.dtype.type(fill))
+        return np.moveaxis(y, -1, 1)
     xp = _pad_channels_last(x, before, after, fill)
     y = None
     for win in _row_windows(xp, out, kernel, stride, (1,) * len(kernel)):

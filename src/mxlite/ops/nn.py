@@ -269,7 +269,8 @@ def _conv_forward(attrs, inputs, ctx):
     return [_from_nc_array(y, lay).astype(x.dtype, copy=False)]
 
 
-def conv_batchnorm_inference(conv: Attrs, bn: Attrs, inputs: list) -> np.ndarray:
+def conv_batchnorm_inference(conv: Attrs, bn: Attrs, inputs: list,
+                             act: tuple | None = None) -> np.ndarray:
     """``BatchNorm(Convolution(x, w, b))`` in inference as one convolution (the executor's
     folded step for a channel-first convolution read only by a BatchNorm on axis 1).
 
@@ -277,7 +278,8 @@ def conv_batchnorm_inference(conv: Attrs, bn: Attrs, inputs: list) -> np.ndarray
     BatchNorm with moving statistics is ``y * scale + shift`` per channel: the scale rides in
     the convolution (on the weights or the output, whichever is smaller) and the shift, with
     the convolution's bias, is its bias. Computed from the current arrays on every call, so
-    weights and statistics changed in place are always seen.
+    weights and statistics changed in place are always seen. ``act = (lo, hi)`` clips the
+    result in the same step (a fused ReLU or ``clip``, see :func:`fused_clip_bounds`).
     """
     n_conv = 2 if conv.no_bias else 3
     x, w = inputs[0], inputs[1]
@@ -293,8 +295,23 @@ def conv_batchnorm_inference(conv: Attrs, bn: Attrs, inputs: list) -> np.ndarray
     if n_conv == 3:
         shift += _acc(inputs[2]) * scale
     y = _window.conv_forward(xa, wa, shift.astype(dt, copy=False), stride, pad, dilate,
-                             conv.num_group, scale=scale)
+                             conv.num_group, scale=scale, act=act)
     return y.astype(x.dtype, copy=False)
+
+
+def fused_clip_bounds(op_name: str, attrs: Attrs, dtype: np.dtype) -> tuple | None:
+    """``(lo, hi)`` in ``dtype`` when the activation ``op_name`` (``Activation``, ``relu`` or
+    ``clip``) on an input of ``dtype`` is a clip the convolution's epilogue can apply with
+    the same result as the operator's own kernel; else None (the executor runs the kernel)."""
+    if dtype not in (np.float32, np.float64):
+        return None
+    dt = np.dtype(dtype).type
+    if op_name == "relu" or (op_name == "Activation" and attrs.act_type == "relu"):
+        return dt(0), dt(np.inf)
+    if op_name == "clip":
+        # The bounds as the clip kernel holds them: float32 parameters met in the input dtype.
+        return dt(np.float32(attrs.a_min)), dt(np.float32(attrs.a_max))
+    return None
 
 
 def _grad_from_nc(g: np.ndarray | None, lay: str, dtype: np.dtype) -> np.ndarray | None:

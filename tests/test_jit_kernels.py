@@ -1,0 +1,280 @@
+"""The optional compiled kernels (ops/_jit.py, numba) against the numpy path they replace.
+
+Each kernel is reached through the public sliding-window entry points of ``ops/_window.py``
+with the switch on and off (``_window.set_jit``), on odd sizes, strides, padding and
+dilation. The kernels keep numpy's summation order, so copies (im2col), max pooling and the
+depthwise convolution must agree exactly; sums through BLAS (split GEMMs) within float32
+rounding (rtol 1e-5). Also: ``MXLITE_JIT=0`` and ``import mxlite`` leave numba unloaded, and
+an executor's fused Convolution-BatchNorm-clip step gives the same outputs either way.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mxlite as mx
+from mxlite.ops import _window as W
+
+numba = pytest.importorskip("numba")
+
+RELU = (np.float32(0), np.float32(np.inf))
+RELU6 = (np.float32(0), np.float32(6))
+
+
+@pytest.fixture
+def both():
+    """Runs ``fn`` with the compiled kernels off then on; returns both results."""
+    def run(fn):
+        W.set_jit(False)
+        try:
+            ref = fn()
+        finally:
+            W.set_jit(True)
+        assert W.jit() is not None
+        try:
+            got = fn()
+        finally:
+            W.set_jit(None)
+        return ref, got
+    yield run
+    W.set_jit(None)
+
+
+def _rand(shape, seed, dtype=np.float32):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def _channels_last_view(x: np.ndarray) -> np.ndarray:
+    """The channel-first view of channels-last memory that convolutions hand on."""
+    return np.ascontiguousarray(np.moveaxis(x, 1, -1)).transpose(0, 3, 1, 2)
+
+
+DEPTHWISE = [  # (N, C, H, W), kernel, stride, pad, dilate
+    ((1, 32, 15, 15), (3, 3), (1, 1), (1, 1), (1, 1)),
+    ((2, 19, 13, 11), (3, 3), (2, 2), (1, 1), (1, 1)),
+    ((1, 7, 9, 12), (3, 3), (1, 2), (0, 1), (1, 1)),
+    ((2, 5, 10, 9), (3, 3), (2, 1), (2, 0), (2, 1)),
+    ((1, 16, 8, 8), (5, 5), (1, 1), (2, 2), (1, 2)),
+    ((1, 3, 5, 5), (1, 3), (3, 1), (0, 4), (1, 1)),
+    ((1, 8, 2, 2), (3, 3), (1, 1), (0, 0), (1, 1)),  # no output pixel: numpy path
+]
+
+
+@pytest.mark.parametrize("shape,kernel,stride,pad,dilate", DEPTHWISE)
+@pytest.mark.parametrize("epi", ["none", "bias", "scale_bias_relu6", "relu"])
+def test_depthwise_matches_numpy(both, shape, kernel, stride, pad, dilate, epi):
+    n, c, h, w_ = shape
+    x = _rand(shape, 1)
+    w = _rand((c, 1, *kernel), 2)
+    b = _rand((c,), 3) if epi != "none" else None
+    scale = np.abs(_rand((c,), 4)) + np.float32(0.5) if "scale" in epi else None
+    act = RELU6 if "relu6" in epi else RELU if epi == "relu" else None
+    ref, got = both(lambda: W.conv_forward(x, w, b, stride, pad, dilate, c, scale=scale,
+                                           act=act))
+    assert got.shape == ref.shape == (n, c, *(W.conv_out_size(s, k, st, p, d) for s, k, st, p, d
+                                              in zip((h, w_), kernel, stride, pad, dilate)))
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_depthwise_float64_and_channels_last_input(both):
+    x = _channels_last_view(_rand((2, 24, 17, 17), 5, np.float64))
+    w = _rand((24, 1, 3, 3), 6, np.float64)
+    b = _rand((24,), 7, np.float64)
+    ref, got = both(lambda: W.conv_forward(x, w, b, (2, 2), (1, 1), (1, 1), 24))
+    assert got.shape == (2, 24, 9, 9) and got.dtype == np.float64
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_depthwise_against_direct_sum(both):
+    # Both paths against a plain per-tap sum over the zero-padded input.
+    x = _rand((1, 6, 7, 8), 8)
+    w = _rand((6, 1, 3, 3), 9)
+    b = _rand((6,), 10)
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    want = np.zeros((1, 6, 4, 4), np.float64)
+    for a in range(3):
+        for t in range(3):
+            want += xp[:, :, a:a + 7:2, t:t + 8:2] * w[None, :, 0, a, t, None, None]
+    want = np.clip(want + b[None, :, None, None], 0, 6)
+    ref, got = both(lambda: W.conv_forward(x, w, b, (2, 2), (1, 1), (1, 1), 6, act=RELU6))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(got, ref)
+
+
+IM2COL = [  # (N, C, H, W), kernel, stride, pad, dilate
+    ((2, 16, 9, 11), (3, 3), (1, 1), (1, 1), (1, 1)),
+    ((1, 17, 12, 7), (3, 2), (2, 1), (0, 2), (1, 2)),
+    ((3, 32, 6, 6), (1, 1), (2, 2), (1, 0), (1, 1)),
+    ((1, 16, 5, 5), (5, 5), (1, 1), (3, 3), (2, 2)),
+]
+
+
+@pytest.mark.parametrize("shape,kernel,stride,pad,dilate", IM2COL)
+def test_im2col_matches_numpy(both, shape, kernel, stride, pad, dilate):
+    x = _channels_last_view(_rand(shape, 11))
+    ref, got = both(lambda: W._im2col(x, kernel, stride, pad, dilate))
+    assert got[1] == ref[1]
+    assert got[0].shape == ref[0].shape == (shape[0] * int(np.prod(ref[1])),
+                                            kernel[0] * kernel[1] * shape[1])
+    np.testing.assert_array_equal(got[0], ref[0])
+
+
+@pytest.mark.parametrize("shape,kernel,stride,pad,dilate", IM2COL)
+@pytest.mark.parametrize("act", [None, RELU])
+def test_conv_forward_matches_numpy(both, shape, kernel, stride, pad, dilate, act):
+    # Ungrouped convolutions: im2col, split GEMM and fused epilogue on the compiled side.
+    c = shape[1]
+    x = _rand(shape, 12)
+    for f in (8, 600):  # a wide layer takes the filters-first route
+        w = _rand((f, c, *kernel), 13) * np.float32(0.1)
+        b = _rand((f,), 14)
+        scale = np.abs(_rand((f,), 15)) + np.float32(0.5)
+        ref, got = both(lambda w=w, b=b, scale=scale: W.conv_forward(
+            x, w, b, stride, pad, dilate, scale=scale, act=act))
+        assert got.shape == ref.shape
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_grouped_conv_matches_numpy(both):
+    x = _rand((2, 16, 9, 9), 16)
+    w = _rand((8, 4, 3, 3), 17)
+    b = _rand((8,), 18)
+    ref, got = both(lambda: W.conv_forward(x, w, b, (1, 1), (1, 1), (1, 1), 4, act=RELU6))
+    assert got.shape == ref.shape == (2, 8, 9, 9)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_big_gemm_split_matches_numpy(both):
+    # Over SPLIT_GEMM_MACS: row blocks on the kernels' threads, one BLAS thread each.
+    a = _rand((1003, 300), 19)
+    b = _rand((300, 257), 20)
+    assert a.shape[0] * a.shape[1] * b.shape[1] >= W.SPLIT_GEMM_MACS
+    ref, got = both(lambda: W.gemm(a, b))
+    assert got.shape == (1003, 257)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
+
+
+POOL = [  # (N, C, H, W), kernel, stride, pad, convention
+    ((2, 16, 13, 13), (3, 3), (2, 2), (1, 1), "valid"),
+    ((1, 5, 10, 7), (3, 2), (2, 3), (0, 1), "full"),
+    ((1, 9, 11, 12), (2, 2), (2, 2), (0, 0), "same"),
+    ((1, 4, 3, 3), (3, 3), (3, 3), (2, 2), "full"),  # windows of padding alone: lowest value
+    ((2, 3, 8, 8), (1, 1), (1, 1), (0, 0), "valid"),
+]
+
+
+@pytest.mark.parametrize("shape,kernel,stride,pad,convention", POOL)
+def test_max_pool_matches_numpy(both, shape, kernel, stride, pad, convention):
+    x = _rand(shape, 21)
+    x[0, 0, 0, 0] = np.nan  # in the first window: NaN propagates through max on both paths
+    ref, got = both(lambda: W.pool_forward(x, "max", kernel, stride, pad, convention))
+    assert got.shape == ref.shape
+    np.testing.assert_array_equal(got, ref)
+    assert np.isnan(got).any()
+
+
+@pytest.mark.parametrize("along_rows", [True, False])
+@pytest.mark.parametrize("scale,bias,act", [(True, True, RELU6), (False, True, None),
+                                            (True, False, RELU), (False, False, RELU6)])
+def test_epilogue_matches_numpy(both, along_rows, scale, bias, act):
+    y = _rand((70, 90), 22) * np.float32(8)
+    y[3, 4] = np.nan
+    f = y.shape[1] if along_rows else y.shape[0]
+    s = np.abs(_rand((f,), 23)) if scale else None
+    b = _rand((f,), 24) if bias else None
+    ref, got = both(lambda: W._epilogue(y.copy(), s, b, act, along_rows))
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_row_split_is_exact(both):
+    # The kernels' results do not depend on how rows are shared among threads.
+    W.set_jit(True)
+    jm = W.jit()
+    x = _rand((1, 12, 20, 16), 25)
+    y1, y2 = (np.empty((1, 10, 10, 16), np.float32) for _ in range(2))
+    args = (x, 3, 3, 2, 2, 1, 1, np.float32(-np.inf))
+    jm.maxpool2d(0, 10, x, y1, *args[1:])
+    W._in_parallel(jm.maxpool2d, 10, x, y2, *args[1:])
+    np.testing.assert_array_equal(y1, y2)
+
+
+def test_uncachable_location_compiles_without_cache(monkeypatch):
+    from mxlite.ops import _jit
+    calls = []
+
+    def fake_njit(**kw):
+        calls.append(kw)
+        if kw.get("cache"):
+            raise RuntimeError("cannot cache function 'f': no locator available")
+        return lambda fn: fn
+
+    monkeypatch.setattr(_jit.numba, "njit", fake_njit)
+    fn = _jit._njit(nogil=True)(len)
+    assert fn is len
+    assert calls == [{"cache": True, "nogil": True}, {"nogil": True}]
+
+
+def test_executor_fused_step_same_either_way(both):
+    data = mx.sym.Variable("data")
+    net = mx.sym.Convolution(data, num_filter=12, kernel=(3, 3), pad=(1, 1), no_bias=True,
+                             name="c1")
+    net = mx.sym.BatchNorm(net, fix_gamma=False, name="bn1")
+    net = mx.sym.clip(net, a_min=0, a_max=6)
+    net = mx.sym.Convolution(net, num_filter=12, num_group=12, kernel=(3, 3), pad=(1, 1),
+                             stride=(2, 2), name="dw")
+    net = mx.sym.BatchNorm(net, fix_gamma=False, name="bn2")
+    net = mx.sym.Activation(net, act_type="relu")
+    net = mx.sym.Pooling(net, kernel=(3, 3), stride=(2, 2), pad=(1, 1), pool_type="max")
+    shapes = dict(zip(net.list_arguments(), net.infer_shape(data=(2, 16, 15, 15))[0]))
+    args = {k: mx.nd.array(_rand(s, i)) for i, (k, s) in enumerate(shapes.items())}
+    aux_shapes = net.infer_shape(data=(2, 16, 15, 15))[2]
+    aux = {k: mx.nd.array(np.abs(_rand(s, 40 + i)) + 0.5)
+           for i, (k, s) in enumerate(zip(net.list_auxiliary_states(), aux_shapes))}
+    exe = net.bind(mx.cpu(), args, aux_states=aux, grad_req="null")
+    ref, got = both(lambda: exe.forward(is_train=False)[0].asnumpy())
+    assert got.shape == (2, 12, 4, 4)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+    assert got.min() >= 0
+
+
+def _run(code: str, **env) -> str:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, **env}, check=True, timeout=120)
+    return out.stdout.strip()
+
+
+def test_switch_and_lazy_import():
+    code = ("import sys, numpy as np, mxlite as mx\n"
+            "from mxlite.ops import _window as W\n"
+            "print(sys.modules.get('numba') is not None)\n"
+            "x = mx.nd.ones((1, 16, 6, 6)); w = mx.nd.ones((16, 1, 3, 3))\n"
+            "y = mx.nd.Convolution(x, w, num_filter=16, num_group=16, kernel=(3, 3), "
+            "no_bias=True)\n"
+            "print(float(y.asnumpy().sum()), W.jit() is not None,\n"
+            "      sys.modules.get('numba') is not None)")
+    assert _run(code, MXLITE_JIT="0").splitlines() == ["False", "2304.0 False False"]
+    assert _run(code, MXLITE_JIT="1").splitlines() == ["False", "2304.0 True True"]
+    # Without numba installed (its import fails) the numpy path runs.
+    missing = "import sys\nsys.modules['numba'] = None\n" + code
+    assert _run(missing, MXLITE_JIT="1").splitlines() == ["False", "2304.0 False False"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_gets_its_own_threads():
+    # A child forked after the parent's worker threads started must not wait on them.
+    code = ("import os, numpy as np\n"
+            "from mxlite.ops import _window as W\n"
+            "W.set_jit(True)\n"
+            "x = np.ones((1, 64, 40, 40), np.float32)\n"
+            "W._in_parallel(lambda r0, r1: None, 4)\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    y = W.pool_forward(x, 'max', (3, 3), (1, 1), (1, 1))\n"
+            "    os._exit(0 if y.shape == (1, 64, 40, 40) else 3)\n"
+            "print(os.waitpid(pid, 0)[1])")
+    assert _run(code) == "0"
