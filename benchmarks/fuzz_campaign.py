@@ -236,6 +236,9 @@ class Tally:
                 "escapes": self.escapes}
 
 
+KINDS = ("arrays", "symbol", "pickle", "record", "recordio", "recordidx")
+
+
 def run_one(fast: F.Harness, traced: F.Harness, entry: str, label: str, data: bytes,
             tally: Tally) -> None:
     # Timeout is an Exception: the harness records it as an escape like any other
@@ -270,7 +273,7 @@ def campaign(args: argparse.Namespace) -> dict:
                 lambda: iter(hypothesis_inputs(seeds[kind], args.hypothesis)),
                 lambda: stacked(seeds[kind], rng, args.random)]
 
-    kinds = ("arrays", "symbol", "pickle", "record", "recordio", "recordidx")
+    kinds = tuple(args.kinds)
     shares = [(kind, source) for kind in kinds for source in sources(kind)]
     for n, (kind, source) in enumerate(shares, 1):
         # each (kind, source) gets an equal share; time one leaves unused passes on
@@ -319,6 +322,9 @@ def main() -> None:
     ap.add_argument("--hypothesis", type=int, default=500,
                     help="hypothesis-drawn inputs per kind of file")
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS),
+                    help="kinds of file to fuzz (default: all); e.g. --kinds symbol pickle "
+                         "reruns the symbol and pickle rows alone")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = MEMORY_LIMIT if hard == resource.RLIM_INFINITY else min(MEMORY_LIMIT, hard)

@@ -29,6 +29,7 @@ import numbers
 import os
 import pickle
 import pickletools
+import sys
 import warnings
 from collections import OrderedDict
 from typing import Any, BinaryIO
@@ -291,11 +292,69 @@ def _check_lengths(f: BinaryIO, source: str) -> None:
                          f"{creates} objects created; a pickler builds each object once")
 
 
+# What the unpickler allocates for one opcode, in bytes, as CPython 3.11 (64-bit) lays
+# objects out, rounded up so that the sum is an upper bound (checked against tracemalloc
+# for pickles made of each kind of object alone, tests/test_memory_bound.py): every value
+# pushed costs 32 bytes (its pointer on the unpickler's stack, which doubles as it grows,
+# then in the list, tuple or dict that takes it); a dict 232 (its first insertion
+# allocates the table); a list 72; a set 232. Strings, bytes and big ints add their size.
+_SLOT = 32
+_OPCODE_COST: dict[str, int] = {
+    "EMPTY_LIST": 72 + _SLOT, "LIST": 72 + _SLOT, "EMPTY_DICT": 232 + _SLOT,
+    "DICT": 232 + _SLOT, "EMPTY_SET": 232 + _SLOT, "FROZENSET": 232 + _SLOT,
+    "EMPTY_TUPLE": _SLOT, "TUPLE": 40 + _SLOT, "TUPLE1": 48 + _SLOT, "TUPLE2": 56 + _SLOT,
+    "TUPLE3": 64 + _SLOT, "BININT": 32 + _SLOT, "BININT1": _SLOT, "BININT2": 32 + _SLOT,
+    "INT": 32 + _SLOT, "LONG": 32 + _SLOT, "LONG1": 32 + _SLOT, "LONG4": 32 + _SLOT,
+    "BINFLOAT": 32 + _SLOT, "FLOAT": 32 + _SLOT, "NONE": _SLOT, "NEWTRUE": _SLOT,
+    "NEWFALSE": _SLOT, "GET": _SLOT, "BINGET": _SLOT, "LONG_BINGET": _SLOT, "DUP": _SLOT,
+    "GLOBAL": _SLOT, "STACK_GLOBAL": _SLOT, "REDUCE": 128 + _SLOT, "NEWOBJ": 128 + _SLOT,
+    "NEWOBJ_EX": 128 + _SLOT, "OBJ": 128 + _SLOT, "INST": 128 + _SLOT, "MARK": 8,
+    "PUT": 16, "BINPUT": 16, "LONG_BINPUT": 16, "MEMOIZE": 16,
+}
+_SIZED = frozenset(("STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE",
+                    "SHORT_BINUNICODE", "BINUNICODE8", "BINBYTES", "SHORT_BINBYTES",
+                    "BINBYTES8", "BYTEARRAY8", "LONG1", "LONG4", "LONG", "INT"))
+# What the opcodes of a pickle may build together: 32 x its size + 1 MiB. Sound pickles
+# stay inside: optimizer states of 10,000 one-element NDArrays (the worst case, every array
+# a record of ~60 bytes behind ~20 bytes of opcodes) cost 18.3 x their size; states of
+# 256-element arrays 2 x. Without the limit a pickle of empty sets built 240 x its size.
+_OPCODE_FACTOR = 32
+_OPCODE_SLACK = 1 << 20
+
+
+def _opcode_cost(name: str, arg: Any) -> int:
+    cost = _OPCODE_COST.get(name, 0)
+    if name in _SIZED:
+        if type(arg) is str:
+            cost += sys.getsizeof(arg)
+        elif type(arg) in (bytes, bytearray):
+            cost += 64 + len(arg)
+        elif type(arg) is int:
+            cost += arg.bit_length() // 8
+        cost += _SLOT
+    return cost
+
+
 def _walk_opcodes(stream: Any, end: int, source: str) -> tuple[int, int]:
-    """(BUILD count, object creations) of the pickle in ``stream``, which ends at ``end``."""
+    """(BUILD count, object creations) of the pickle in ``stream``, which ends at ``end``.
+
+    Also sums what the unpickler will allocate for the objects the opcodes make
+    (:func:`_opcode_cost`) and refuses the pickle once that passes 32 x its size + 1 MiB,
+    before the unpickler has made any of them.
+    """
     builds = creates = puts = 0
+    budget = _OPCODE_FACTOR * (end - stream.tell()) + _OPCODE_SLACK
+    cost_of = _OPCODE_COST.get
     for op, arg, pos in pickletools.genops(stream):
         name = op.name
+        if name in _SIZED:
+            budget -= _opcode_cost(name, arg)
+        else:
+            budget -= cost_of(name, 0)
+        if budget < 0:
+            raise MXNetError(f"{source}: refusing a pickle whose objects would take more than "
+                             f"{_OPCODE_FACTOR}x its size + 1 MiB (at byte {pos}, {name}): no "
+                             "MXNet pickle is made of so many small objects")
         if name == "FRAME" and arg > end - pos - 9:
             # the unpickler reads a whole frame with one read(n): n must exist
             raise MXNetError(f"{source}: not a valid pickle: byte {pos}: a frame of {arg} "

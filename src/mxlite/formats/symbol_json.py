@@ -19,7 +19,8 @@ from typing import Any, NamedTuple
 
 from ..base import MXNetError
 
-__all__ = ["MXNET_VERSION", "JsonNode", "JsonGraph", "parse", "parse_doc", "read_node", "dumps"]
+__all__ = ["MXNET_VERSION", "JsonNode", "JsonGraph", "decode", "parse", "parse_doc", "read_node",
+           "node_dict", "dumps"]
 
 MXNET_VERSION = 10901  # what MXNet 1.9.1 writes; files without it are 0.8.0 (800)
 
@@ -81,6 +82,56 @@ def _str_map(value: Any, what: str, where: str) -> dict[str, str]:
     return value
 
 
+# Reading keeps memory near what the graph itself costs. json hands every object to
+# :func:`_read_object` as soon as it is parsed, so the document never holds a dict per node:
+# a node with ``op``, ``name``, ``inputs`` and perhaps ``attrs`` becomes the tuple
+# ``(op, name, attrs or EMPTY, inputs)`` (json itself makes no tuples, so a tuple in the node
+# list is such a record; :func:`node_dict` gives the object back), and every empty object
+# is one shared dict, :data:`EMPTY` (readers never mutate the document: the graph copies
+# what it keeps).
+EMPTY: dict = {}
+
+
+def _read_object(d: dict) -> Any:
+    if "inputs" in d:
+        n = len(d)
+        try:
+            if n == 3:
+                return (d["op"], d["name"], EMPTY, d["inputs"])
+            if n == 4:
+                return (d["op"], d["name"], d["attrs"], d["inputs"])
+        except KeyError:
+            pass
+        return d
+    return d if d else EMPTY
+
+
+_DECODER = json.JSONDecoder(strict=False, object_hook=_read_object)
+
+
+def node_dict(nd: Any) -> Any:
+    """A node of :attr:`JsonGraph.raw_nodes` as the JSON object it was (records made by
+    :func:`_read_object` are tuples); anything else unchanged."""
+    if type(nd) is not tuple:
+        return nd
+    op, name, attrs, ins = nd
+    if attrs is EMPTY:
+        return {"op": op, "name": name, "inputs": ins}
+    return {"op": op, "name": name, "attrs": attrs, "inputs": ins}
+
+
+def decode(data: Any, where: str = "") -> Any:
+    """The text of a file's bytes, as :func:`json.loads` decodes bytes (UTF-8, or UTF-16/32
+    by their first bytes; a UTF-8 byte-order mark dropped); anything else unchanged, for
+    :func:`parse` to refuse."""
+    if not isinstance(data, (bytes, bytearray)):
+        return data
+    try:
+        return data.decode(json.detect_encoding(data), "surrogatepass")
+    except UnicodeDecodeError as e:
+        raise _fail(where, f"not valid JSON: {e}") from None
+
+
 def parse(text: str | bytes, where: str = "") -> JsonGraph:
     """Parse a symbol JSON document and check its top level (nodes: :func:`read_node`).
 
@@ -88,7 +139,17 @@ def parse(text: str | bytes, where: str = "") -> JsonGraph:
     that is not JSON, a missing or unknown field or a value of the wrong type.
     """
     try:
-        doc = json.loads(text, strict=False)
+        # as json.loads reads text and bytes (one decoder, made once)
+        if isinstance(text, str):
+            if text.startswith("\ufeff"):
+                raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)",
+                                           text, 0)
+        elif isinstance(text, (bytes, bytearray)):
+            text = text.decode(json.detect_encoding(text), "surrogatepass")
+        else:
+            raise TypeError(f"the JSON object must be str, bytes or bytearray, not "
+                            f"{text.__class__.__name__}")
+        doc = _DECODER.decode(text)
     except json.JSONDecodeError as e:
         raise _fail(where, f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno} "
                            f"(char {e.pos})") from None
@@ -104,6 +165,7 @@ def parse_doc(doc: Any, where: str = "", version: int = 800) -> JsonGraph:
     """:func:`parse` on a document already read: a whole file, or a control-flow node's
     subgraph, which carries no ``mxnet_version`` of its own (``version`` is then its
     file's)."""
+    doc = node_dict(doc)
     if type(doc) is not dict:
         raise _fail(where, f"a symbol file holds a JSON object, got {type(doc).__name__}")
     for key in ("nodes", "arg_nodes", "heads"):
@@ -117,8 +179,9 @@ def parse_doc(doc: Any, where: str = "", version: int = 800) -> JsonGraph:
         raise _fail(where, f"'nodes': expected a list, got {type(raw_nodes).__name__}")
     n_nodes = len(raw_nodes)
     arg_nodes = doc["arg_nodes"]
-    if type(arg_nodes) is not list or any(type(a) is not int or not 0 <= a < n_nodes
-                                          for a in arg_nodes):
+    if type(arg_nodes) is not list or (arg_nodes and not (  # ints (not bools) in range
+            set(map(type, arg_nodes)) == {int} and min(arg_nodes) >= 0
+            and max(arg_nodes) < n_nodes)):
         raise _fail(where, f"'arg_nodes' must list node ids below {n_nodes}, got {arg_nodes!r}")
     heads = _entries(doc["heads"], "heads", n_nodes, where)
     if not heads:
@@ -142,6 +205,7 @@ def read_node(nd: Any, i: int, n_nodes: int, where: str) -> JsonNode:
     Raises MXNetError naming the node for a missing or unknown field, a value of the wrong
     type, or an input that refers to a node that does not exist.
     """
+    nd = node_dict(nd)
     try:
         if type(nd) is not dict:
             raise TypeError(f"expected an object, got {type(nd).__name__}")
@@ -159,7 +223,7 @@ def read_node(nd: Any, i: int, n_nodes: int, where: str) -> JsonNode:
         raise _fail(where, f"{at}: unknown field {extra[0]!r}")
     inputs = _entries(inputs, f"{at} inputs", n_nodes, where)
     subgraphs = nd.get("subgraphs", [])
-    if type(subgraphs) is not list or any(type(g) is not dict for g in subgraphs):
+    if type(subgraphs) is not list or any(type(g) not in (dict, tuple) for g in subgraphs):
         raise _fail(where, f"{at}: 'subgraphs' must be a list of graph objects")
     # MXNet reads "attrs" and "attr" into one map, the later in the file replacing the other,
     # and "param" (pre-0.9) fills in the keys they do not have.

@@ -389,18 +389,22 @@ def _unknown_op(op_name: str, name: str, where: str) -> MXNetError:
 
 
 def from_json(text: str | bytes, where: str = "") -> list[Entry]:
-    """The heads of the graph a symbol JSON document describes (upgraded if old)."""
+    """The heads of the graph a symbol JSON document describes (upgraded if old).
+
+    Bytes are decoded here, and this call's reference to them dropped before parsing:
+    ``from_json(read_bytes(path))`` holds the only one, so the file costs its size once
+    (as text) while the graph is built, not twice.
+    """
     gc_was = gc.isenabled()
     gc.disable()  # a graph is one big acyclic allocation burst: collecting midway is waste
     try:
-        return _from_json(text, where)
+        limit = count_limit(text)
+        if not isinstance(text, str):
+            text = symbol_json.decode(text, where)
+        return _from_graph(symbol_json.parse(text, where), limit, where)
     finally:
         if gc_was:
             gc.enable()
-
-
-def _from_json(text: str | bytes, where: str) -> list[Entry]:
-    return _from_graph(symbol_json.parse(text, where), count_limit(text), where)
 
 
 def _from_graph(g: symbol_json.JsonGraph, limit: int, where: str) -> list[Entry]:
@@ -420,32 +424,55 @@ def _from_graph(g: symbol_json.JsonGraph, limit: int, where: str) -> list[Entry]
     # One pass reads, checks and links each node. The usual node, {op, name, (attrs,) inputs}
     # with [node, output, version] entries of earlier nodes, is checked inline; anything else
     # goes through symbol_json.read_node, which reads old spellings and says what is wrong.
+    # Each record is dropped from the document as its node is made, so the document and the
+    # graph never both hold every node.
+    empty = symbol_json.EMPTY
+    index_of: dict[Node, int] | None = None
+    join = "".join
     for i, nd in enumerate(raw):
+        raw[i] = None
         deps = subs = None
-        try:
-            op_name = nd["op"]
-            name = nd["name"]
-            jins = nd["inputs"]
-            n_keys = len(nd)
-            if n_keys == 3:
+        if type(nd) is tuple:  # op, name, attrs, inputs: symbol_json's record of a node
+            op_name, name, attrs, jins = nd
+            if attrs is empty:
                 attrs = {}
-            elif n_keys == 4:
-                attrs = nd["attrs"]
-                if type(attrs) is not dict:
+            elif type(attrs) is not dict:
+                attrs = None
+            if (attrs is None or type(op_name) is not str or type(name) is not str
+                    or type(jins) is not list):
+                op_name, name, attrs, jins, deps = symbol_json.read_node(nd, i, n_nodes, where)
+        else:
+            try:
+                op_name = nd["op"]
+                name = nd["name"]
+                jins = nd["inputs"]
+                n_keys = len(nd)
+                if n_keys == 3:
+                    attrs = {}
+                elif n_keys == 4:
+                    attrs = nd["attrs"]
+                    if type(attrs) is not dict:
+                        raise KeyError
+                    if attrs is empty:
+                        attrs = {}
+                else:
                     raise KeyError
-            else:
-                raise KeyError
-            if type(op_name) is not str or type(name) is not str or type(jins) is not list:
-                raise KeyError
-        except (KeyError, TypeError):
-            op_name, name, attrs, jins, deps = symbol_json.read_node(nd, i, n_nodes, where)
-            subs = nd.get("subgraphs")
+                if (type(op_name) is not str or type(name) is not str
+                        or type(jins) is not list):
+                    raise KeyError
+            except (KeyError, TypeError):
+                op_name, name, attrs, jins, deps = symbol_json.read_node(nd, i, n_nodes, where)
+                subs = nd.get("subgraphs") if type(nd) is dict else None
+        n_ins = len(jins)
         if op_name == "null":
-            if jins:
+            if n_ins:
                 raise MXNetError(f"{at}node {i} ({name!r}) is a variable but has inputs")
             if attrs:
-                _check_strings(attrs, nd, i, n_nodes, where)
-            push(Node(None, name, attrs))
+                try:  # values must all be strings (_check_strings, inline: most nodes)
+                    join(attrs.values())
+                except TypeError:
+                    _check_strings(attrs, nd, i, n_nodes, where)
+            push(Node(None, name, attrs, jins))  # json's empty list: the node's own
             n_out_push(1)
             if deps:
                 deps_at.append((i, deps))
@@ -455,7 +482,7 @@ def _from_graph(g: symbol_json.JsonGraph, limit: int, where: str) -> list[Entry]
             op = ops[op_name] = find(op_name) or _legacy_op(op_name)
             if op is None:
                 raise _unknown_op(op_name, name, where)
-        node = Node(op, name, attrs)
+        node = Node(op, name, attrs, jins)
         if legacy:
             _check_strings(attrs, nd, i, n_nodes, where)
             n_out_push(0)
@@ -468,22 +495,23 @@ def _from_graph(g: symbol_json.JsonGraph, limit: int, where: str) -> list[Entry]
                 # Only a new parameter set needs its values checked: a cache hit is equal to
                 # one checked before, and strings equal only strings.
                 _check_strings(attrs, nd, i, n_nodes, where)
-                hit = _parse_in_file(node, at, len(jins), limit)
+                hit = _parse_in_file(node, at, n_ins, limit)
             node.parsed, n_in, n_out = hit
             n_out_push(n_out)
-            if len(jins) != n_in:
+            if n_ins != n_in:
                 symbol_json.read_node(nd, i, n_nodes, where)  # a bad entry is the first error
                 raise MXNetError(
                     f"{at}node {i} ({name!r}): operator {op.name} takes {n_in} inputs "
-                    f"({', '.join(op.list_inputs(node.parsed))}), the file gives {len(jins)}")
+                    f"({', '.join(op.list_inputs(node.parsed))}), the file gives {n_ins}")
         if subs:
             attach_subgraphs(node, [
                 _from_graph(symbol_json.parse_doc(sg, f"{at}node {name!r} subgraphs[{k}]",
                                                   g.version), limit,
                             f"{at}node {name!r} subgraphs[{k}]")
                 for k, sg in enumerate(subs)])
-        if jins:
-            ins = []
+        if n_ins:
+            # json's list of entries becomes the node's list of inputs, entry by entry
+            k = 0
             for e in jins:
                 try:
                     nid, idx, ver = e
@@ -492,15 +520,20 @@ def _from_graph(g: symbol_json.JsonGraph, limit: int, where: str) -> list[Entry]
                         raise ValueError
                 except (ValueError, TypeError):
                     break
-                ins.append((nodes[nid], idx, ver))
+                jins[k] = (nodes[nid], idx, ver)
+                k += 1
             else:
-                node.inputs = ins
                 if deps:
                     deps_at.append((i, deps))
                 push(node)
                 continue
             # Not the usual entries: a later node (linked below, once every node exists), a
-            # two-item entry, or an error that read_node and _bad_output explain.
+            # two-item entry, or an error that read_node and _bad_output explain. The
+            # entries already linked are put back as the file had them.
+            if k:
+                if index_of is None:
+                    index_of = {n: j for j, n in enumerate(nodes)}
+                jins[:k] = [[index_of[t[0]], t[1], t[2]] for t in jins[:k]]
             jins = symbol_json.read_node(nd, i, n_nodes, where)[3]
             for nid, idx, _ in jins:
                 if nid < i and not legacy and idx >= n_outs[nid]:
