@@ -65,7 +65,6 @@ from .util import (  # noqa: E402
 
 # MXNet 1.9.1 namespaces mxlite does not provide, and what they were.
 _NOT_IN_MXLITE = {
-    "numpy": "MXNet's NumPy-compatible array interface; use numpy itself, or mx.nd",
     "np": "MXNet's NumPy-compatible array interface; use numpy itself, or mx.nd",
     "rnn": "the legacy symbolic RNN cells and BucketSentenceIter; use mx.gluon.rnn",
     "rtc": "runtime-compiled CUDA kernels",
@@ -81,6 +80,10 @@ _NOT_IN_MXLITE = {
 
 
 def __getattr__(attr: str):
+    if attr == "numpy":  # a placeholder module whose every attribute says mx.np is absent
+        import importlib
+
+        return importlib.import_module(".numpy", __name__)
     if attr in _NOT_IN_MXLITE:
         from .base import MissingFeatureError
 

@@ -18,6 +18,7 @@ numpy and are not themselves recorded.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from time import perf_counter_ns
 from typing import Any
@@ -129,7 +130,8 @@ class _Node:
     gradients can be zeros. A freed node has ``backward`` None.
     """
 
-    __slots__ = ("inputs", "backward", "out_meta", "var", "name", "op", "attrs", "__weakref__")
+    __slots__ = ("inputs", "backward", "out_meta", "_var", "is_var", "name", "op", "attrs",
+                 "__weakref__")
 
     def __init__(self, inputs: tuple, backward: Callable | None, out_meta: tuple,
                  name: str, var: Any = None, op: Any = None, attrs: Any = None):
@@ -137,9 +139,19 @@ class _Node:
         self.backward = backward
         self.out_meta = out_meta
         self.name = name
-        self.var = var
+        # The variable array marks itself with this node (``a._ag``), so a strong reference
+        # back would make every marked array a reference cycle, freed only by the cyclic
+        # collector: a training loop re-creating big inputs would pile them up. A variable
+        # nobody holds any more takes no gradient.
+        self._var = None if var is None else weakref.ref(var)
+        self.is_var = var is not None
         self.op = op  # the registry entry and its parameters, for get_symbol
         self.attrs = attrs
+
+    @property
+    def var(self) -> Any:
+        """The variable array (None for a computation, or a variable since freed)."""
+        return None if self._var is None else self._var()
 
 
 def _entry(a: Any) -> tuple | None:
@@ -473,7 +485,7 @@ def get_symbol(x: Any) -> Any:
     made: dict[int, Any] = {}
     leaves = ops = 0
     for node in _topological([e[0]]):
-        if node.var is not None:
+        if node.is_var:
             made[id(node)] = Variable(f"var{leaves}")
             leaves += 1
             continue

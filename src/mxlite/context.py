@@ -7,6 +7,9 @@ label, as an MXNet build without CUDA reports them, so files and code that name 
 from __future__ import annotations
 
 import threading
+import warnings
+
+from .base import classproperty
 
 __all__ = ["Context", "cpu", "gpu", "cpu_pinned", "current_context", "num_gpus"]
 
@@ -69,6 +72,21 @@ class Context:
 
     def empty_cache(self) -> None:
         """Nothing is cached on the host; kept for API compatibility."""
+
+    @classproperty
+    def default_ctx(cls) -> Context:  # noqa: N805 - a property of the class
+        """[Deprecated] The current context (:func:`current_context`), as MXNet 1.x still
+        offers it, with its DeprecationWarning."""
+        warnings.warn("Context.default_ctx has been deprecated. Please use "
+                      "Context.current_context() instead. Please use "
+                      "test_utils.set_default_context to set a default context",
+                      DeprecationWarning, stacklevel=2)
+        return current_context()
+
+    @staticmethod
+    def current_context() -> Context:
+        """The innermost ``with Context(...)`` block's context, else ``cpu(0)``."""
+        return current_context()
 
 
 def _stack() -> list[Context]:

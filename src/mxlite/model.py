@@ -34,6 +34,7 @@ from . import storage
 from .base import MXNetError
 from .callback import BatchEndParam, LogValidationMetricsCallback
 from .context import cpu
+from .formats import symbol_json
 
 __all__ = ["save_checkpoint", "load_checkpoint", "load_params", "BatchEndParam",
            "list_checkpoints", "latest_checkpoint", "resume_state", "prune_checkpoints",
@@ -242,7 +243,7 @@ def _verify_symbol(path: str, data: bytes) -> list[str]:
     except UnicodeDecodeError as e:
         return [f"{path}: byte {e.start}: not UTF-8 text"]
     try:
-        graph = json.loads(text, strict=False)  # as the loader reads it: raw control chars
+        graph = symbol_json.DECODER.decode(text)  # as the loader reads it, nodes compact
     except json.JSONDecodeError as e:
         return [f"{path}: byte {e.pos}: not JSON ({e.msg})"]
     except (ValueError, RecursionError) as e:

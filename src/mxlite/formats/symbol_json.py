@@ -106,7 +106,8 @@ def _read_object(d: dict) -> Any:
     return d if d else EMPTY
 
 
-_DECODER = json.JSONDecoder(strict=False, object_hook=_read_object)
+# strict=False: MXNet's writer leaves control characters in strings raw
+DECODER = json.JSONDecoder(strict=False, object_hook=_read_object)
 
 
 def node_dict(nd: Any) -> Any:
@@ -149,7 +150,7 @@ def parse(text: str | bytes, where: str = "") -> JsonGraph:
         else:
             raise TypeError(f"the JSON object must be str, bytes or bytearray, not "
                             f"{text.__class__.__name__}")
-        doc = _DECODER.decode(text)
+        doc = DECODER.decode(text)
     except json.JSONDecodeError as e:
         raise _fail(where, f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno} "
                            f"(char {e.pos})") from None

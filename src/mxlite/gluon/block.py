@@ -22,6 +22,7 @@ import json
 import re
 import threading
 import warnings
+import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -41,6 +42,17 @@ from .utils import HookHandle, _brief_print_list, _indent
 __all__ = ["Block", "HybridBlock", "SymbolBlock"]
 
 
+class BlockValueError(MXNetError, ValueError):
+    """Where MXNet's ``gluon/block.py`` raises ``ValueError`` (bad forward inputs, a
+    hybridized call whose arguments do not fit the traced graph, a non-hybrid child of a
+    HybridBlock ...): callers catch either type."""
+
+
+class BlockAssertionError(MXNetError, AssertionError):
+    """Where MXNet's ``gluon/block.py`` fails an ``assert`` (summary of a hybridized block, an
+    unknown graph input, a SymbolBlock given the wrong input format)."""
+
+
 # ----------------------------------------------------------------------------------------
 # Naming scopes.
 
@@ -51,10 +63,18 @@ class _BlockScope:
     _current = threading.local()
 
     def __init__(self, block: Block):
-        self._block = block
+        # A weak reference: the block owns its scope, and a strong one back would make every
+        # block a reference cycle, kept (with its executors' buffers) until the cyclic
+        # collector runs. An entered scope holds its block (``_held``) while it is open.
+        self._block_ref = weakref.ref(block)
+        self._held: Block | None = None
         self._counter: dict[str, int] = {}
         self._old_scope: _BlockScope | None = None
         self._name_scope: _name.Prefix | None = None
+
+    @property
+    def _block(self) -> Block:
+        return self._block_ref()
 
     @staticmethod
     def create(prefix: str | None, params: ParameterDict | None,
@@ -81,6 +101,7 @@ class _BlockScope:
     def __enter__(self) -> _BlockScope:
         if self._block._empty_prefix:
             return self
+        self._held = self._block
         self._old_scope = getattr(_BlockScope._current, "value", None)
         _BlockScope._current.value = self
         self._name_scope = _name.Prefix(self._block.prefix)
@@ -93,6 +114,7 @@ class _BlockScope:
         self._name_scope.__exit__(*exc)
         self._name_scope = None
         _BlockScope._current.value = self._old_scope
+        self._held = None
 
 
 # ----------------------------------------------------------------------------------------
@@ -131,9 +153,9 @@ def _flatten(args: Any, inout_str: str) -> tuple[list, Any]:
     if args is None:
         return [None], -1
     if not isinstance(args, (list, tuple)):
-        raise MXNetError(f"When hybridized, the input of HybridBlock {inout_str} must be "
-                         f"(nested) list of Symbol or NDArray, but got {args} of type "
-                         f"{type(args)}")
+        raise BlockValueError(f"When hybridized, the input of HybridBlock {inout_str} must be "
+                              f"(nested) list of Symbol or NDArray, but got {args} of type "
+                              f"{type(args)}")
     flat: list = []
     fmts = []
     for a in args:
@@ -148,19 +170,21 @@ def _regroup(args: Sequence, fmt: Any) -> Any:
     def merge(args: Sequence, fmt: Any) -> tuple[Any, Sequence]:
         if isinstance(fmt, int):
             if fmt < -1:
-                raise MXNetError(f"Unsupported encoded format {fmt}.")
+                raise BlockValueError(f"Unsupported encoded format {fmt}.")
             if fmt == 0:
                 return args[0], args[1:]
             if fmt == -1:
                 if args[0] is not None:
-                    raise MXNetError("We do not support passing types that are not None when "
-                                     "the initial HybridBlock has received NoneType and has "
-                                     f"been hybridized. Received arg = {args[0]}, fmt = {fmt}.")
+                    raise BlockValueError(
+                        "We do not support passing types that are not None when "
+                        "the initial HybridBlock has received NoneType and has "
+                        f"been hybridized. Received arg = {args[0]}, fmt = {fmt}.")
                 return None, args[1:]
             return args[:fmt], args[fmt:]
         if not isinstance(args, (list, tuple)):
-            raise MXNetError("When hybridized, the output of HybridBlock must be (nested) list "
-                             f"of Symbol or NDArray, but got {args} of type {type(args)}")
+            raise BlockValueError("When hybridized, the output of HybridBlock must be (nested) "
+                                  f"list of Symbol or NDArray, but got {args} of type "
+                                  f"{type(args)}")
         ret = []
         for f in fmt:
             res, args = merge(args, f)
@@ -168,6 +192,18 @@ def _regroup(args: Sequence, fmt: Any) -> Any:
         return ret, args
 
     return merge(args, fmt)[0]
+
+
+def _unregistered(data: Any, children: set) -> bool:
+    """Whether the (nested) container ``data`` holds a Block that is not a child.
+
+    Module level on purpose: a recursive closure is a reference cycle that would keep the
+    children alive until the cyclic collector runs."""
+    if isinstance(data, (list, tuple)):
+        return any(_unregistered(e, children) for e in data)
+    if isinstance(data, dict):
+        return any(_unregistered(v, children) for v in data.values())
+    return isinstance(data, Block) and data not in children
 
 
 # ----------------------------------------------------------------------------------------
@@ -223,17 +259,9 @@ class Block:
 
     def _check_container_with_block(self) -> None:
         children = set(self._children.values())
-
-        def unregistered(data: Any) -> bool:
-            if isinstance(data, (list, tuple)):
-                return any(unregistered(e) for e in data)
-            if isinstance(data, dict):
-                return any(unregistered(v) for v in data.values())
-            return isinstance(data, Block) and data not in children
-
         for k, v in self.__dict__.items():
             if (isinstance(v, (list, tuple, dict)) and not (k.startswith("__") or k == "_children")
-                    and unregistered(v)):
+                    and _unregistered(v, children)):
                 warnings.warn(f'"{self.__class__.__name__}.{k}" is an unregistered container '
                               "with Blocks. Note that Blocks inside the list, tuple or dict will "
                               "not be registered automatically. Make sure to register them using "
@@ -308,8 +336,8 @@ class Block:
         try:
             self.collect_params().save(filename, strip_prefix=self.prefix)
         except MXNetError as e:
-            raise MXNetError(f"{e}\nsave_params is deprecated. Using save_parameters may "
-                             "resolve this error.") from None
+            raise BlockValueError(f"{e}\nsave_params is deprecated. Using save_parameters may "
+                                  "resolve this error.") from None
 
     def load_parameters(self, filename: str, ctx: Context | Sequence[Context] | None = None,
                         allow_missing: bool = False, ignore_extra: bool = False,
@@ -363,7 +391,9 @@ class Block:
                            f"{_brief_print_list(params.keys())}. Set ignore_extra=True to "
                            f"ignore. Not present: {_brief_print_list(extra)}.")
             msg.extend(problems)
-            raise MXNetError(" ".join(msg) + " Nothing was loaded.")
+            # MXNet asserts on missing or ill-fitting parameters, raises ValueError on extra.
+            kind = BlockAssertionError if missing or problems else BlockValueError
+            raise kind(" ".join(msg) + " Nothing was loaded.")
         for param, value in todo:
             param._load_init(value, ctx, cast_dtype=cast_dtype, dtype_source=dtype_source)
 
@@ -529,7 +559,8 @@ class Block:
 
         def register(block: Block) -> None:
             if isinstance(block, HybridBlock) and block._active:
-                raise MXNetError(f'"{block.name}" must not be hybridized to print summary.')
+                raise BlockAssertionError(
+                    f'"{block.name}" must not be hybridized to print summary.')
             if not isinstance(block, seq_types):
                 hooks.append(block.register_forward_hook(hook))
 
@@ -618,8 +649,11 @@ class _CachedOp:
             if n.op is not None:
                 outs = n.op.list_outputs(n.parsed) + n.op.list_inputs(n.parsed)
                 ops.update({f"{n.name}_{o}": n.op.name for o in outs})
-        exe.set_monitor_callback(lambda name, arr: callback(name, ops.get(name, ""), arr),
-                                 monitor_all)
+        # MXNet hands the hook the tensor and operator names as the C strings (bytes) its
+        # engine holds; hooks decode them (``py_str``).
+        exe.set_monitor_callback(
+            lambda name, arr: callback(name.encode(), ops.get(name, "").encode(), arr),
+            monitor_all)
 
     def _reqs(self, cargs: Sequence[NDArray]) -> tuple[str, ...]:
         reqs = []
@@ -644,9 +678,12 @@ class _CachedOp:
         self._install_hook(exe)
         return exe
 
-    def __call__(self, *cargs: NDArray) -> list[NDArray]:
+    def __call__(self, *given: NDArray) -> list[NDArray]:
         ctx = current_context()
-        reqs = self._reqs(cargs)
+        # The executor computes densely: a sparse input (a csr batch) runs as its dense
+        # values; autograd still records the array given.
+        cargs = tuple(a if a.stype == "default" else a.tostype("default") for a in given)
+        reqs = self._reqs(given)
         key = (tuple((a._data.shape, a._data.dtype) for a in cargs), reqs)
         exe = self._exes.get(key)
         if exe is None:
@@ -665,7 +702,7 @@ class _CachedOp:
         for i in self._var_heads:  # an input returned as it is: a copy, not the input itself
             outs[i] = NDArray(outs[i]._data.copy(), ctx)
         if recording:
-            autograd.record_custom(list(cargs), outs, self._backward_fn(exe, kept, len(cargs)))
+            autograd.record_custom(list(given), outs, self._backward_fn(exe, kept, len(cargs)))
         return outs
 
     def _backward_fn(self, exe: Any, kept: tuple,
@@ -728,8 +765,8 @@ class HybridBlock(Block):
             flat_args, self._in_format = _flatten(args, "input")
             n_real = sum(a is not None for a in flat_args)
             if n_real == 0:
-                raise MXNetError(f"All args are None and we do not support such a case. "
-                                 f"Received args={args}")
+                raise BlockValueError(f"All args are None and we do not support such a case. "
+                                      f"Received args={args}")
             flat_inputs: list = []
             sym_inputs = []
             for a in flat_args:
@@ -758,7 +795,7 @@ class HybridBlock(Block):
             params = dict(self.collect_params().items())
         for name in expected:
             if name not in params and name not in data_names:
-                raise MXNetError(f"Unknown input to HybridBlock: {name}")
+                raise BlockAssertionError(f"Unknown input to HybridBlock: {name}")
         unused = [f"{i}-th" for n, i in data_names.items() if n not in expected]
         if unused:
             warnings.warn(f"The {', '.join(unused)} input to HybridBlock is not used by any "
@@ -788,8 +825,8 @@ class HybridBlock(Block):
         try:
             self.infer_shape(*args)
         except Exception as e:
-            raise MXNetError("Deferred initialization failed because shape cannot be "
-                             f"inferred. {e}") from e
+            raise BlockValueError("Deferred initialization failed because shape cannot be "
+                                  f"inferred. {e}") from e
 
     def _call_cached_op(self, *args: Any) -> Any:
         if self._cached_op is None:
@@ -805,9 +842,9 @@ class HybridBlock(Block):
             else:
                 valid = False
             if not valid:
-                raise MXNetError("The argument structure of HybridBlock does not match the "
-                                 f"cached version. Stored format = {fmt}, input format = "
-                                 f"{self._in_format}")
+                raise BlockValueError("The argument structure of HybridBlock does not match the "
+                                      f"cached version. Stored format = {fmt}, input format = "
+                                      f"{self._in_format}")
         real = [a for a in flat if a is not None]
         cargs = [real[i] if is_arg else i.data() for is_arg, i in self._cached_op_args]
         return _regroup(self._cached_op(*cargs), self._out_format)
@@ -824,18 +861,18 @@ class HybridBlock(Block):
         if kwargs:
             self._backend_opts = kwargs
         if not backend:
-            raise MXNetError('Must specify "backend" to optimize_for')
+            raise BlockValueError('Must specify "backend" to optimize_for')
         self.hybridize(True, backend, clear, static_alloc, static_shape, inline_limit,
                        forward_bulk_size, backward_bulk_size)
         has_sym, has_nd, ctxs, _ = _gather_type_ctx_info([x, *args])
         if not has_sym and not has_nd:
-            raise MXNetError("In HybridBlock, there must be one NDArray or one Symbol in the "
-                             "input. Please check the type of the args.\n")
+            raise BlockValueError("In HybridBlock, there must be one NDArray or one Symbol in the "
+                                  "input. Please check the type of the args.\n")
         if len(ctxs) > 1:
-            raise MXNetError("Found multiple contexts in the input, After hybridized, the "
-                             "HybridBlock only supports one input context. You can print the "
-                             "ele.ctx in the input arguments to inspect their contexts. Find "
-                             f"all contexts = {ctxs}")
+            raise BlockValueError("Found multiple contexts in the input, After hybridized, the "
+                                  "HybridBlock only supports one input context. You can print the "
+                                  "ele.ctx in the input arguments to inspect their contexts. Find "
+                                  f"all contexts = {ctxs}")
         self._build_cache(x, *args)
 
     def _clear_cached_op(self) -> None:
@@ -845,9 +882,9 @@ class HybridBlock(Block):
 
     def register_child(self, block: Block, name: str | None = None) -> None:
         if not isinstance(block, HybridBlock):
-            raise MXNetError(f"Children of HybridBlock must also be HybridBlock, but {block} has "
-                             f"type {type(block)}. If you are using Sequential, please try "
-                             "HybridSequential instead.")
+            raise BlockValueError(f"Children of HybridBlock must also be HybridBlock, but "
+                                  f"{block} has type {type(block)}. If you are using "
+                                  "Sequential, please try HybridSequential instead.")
         super().register_child(block, name)
         self._clear_cached_op()
 
@@ -893,7 +930,7 @@ class HybridBlock(Block):
             arg_attrs, _, aux_attrs = getattr(out, infer_fn)(
                 **{i.name: getattr(j, attr) for i, j in zip(inputs, real)})
         if arg_attrs is None:
-            raise MXNetError(str(w[0].message) if w else f"{infer_fn} failed")
+            raise BlockValueError(str(w[0].message) if w else f"{infer_fn} failed")
         found = dict(zip(out.list_arguments(), arg_attrs))
         found.update(zip(out.list_auxiliary_states(), aux_attrs))
         for p in self.collect_params().values():
@@ -950,18 +987,19 @@ class HybridBlock(Block):
         or trace it on Symbols."""
         has_sym, has_nd, ctxs, first_ctx = _gather_type_ctx_info([x, *args])
         if has_sym and has_nd:
-            raise MXNetError("In HybridBlock, we do not support mixed NDArrays and Symbols types "
-                             "for the input. Please check the type of the args.\n")
+            raise BlockValueError("In HybridBlock, we do not support mixed NDArrays and Symbols "
+                                  "types for the input. Please check the type of the args.\n")
         if not has_sym and not has_nd:
-            raise MXNetError("In HybridBlock, there must be one NDArray or one Symbol in the "
-                             "input. Please check the type of the args.\n")
+            raise BlockValueError("In HybridBlock, there must be one NDArray or one Symbol in the "
+                                  "input. Please check the type of the args.\n")
         if has_nd:
             if self._active:
                 if len(ctxs) > 1:
-                    raise MXNetError("Find multiple contexts in the input, After hybridized, "
-                                     "the HybridBlock only supports one input context. You can "
-                                     "print the ele.ctx in the input arguments to inspect their "
-                                     f"contexts. Find all contexts = {ctxs}")
+                    raise BlockValueError(
+                        "Find multiple contexts in the input, After hybridized, "
+                        "the HybridBlock only supports one input context. You can "
+                        "print the ele.ctx in the input arguments to inspect their "
+                        f"contexts. Find all contexts = {ctxs}")
                 with first_ctx:
                     return self._call_cached_op(x, *args)
             with first_ctx:
@@ -1061,8 +1099,9 @@ class SymbolBlock(HybridBlock):
         for o in out:
             for j in o.get_internals():
                 if j.attr("__storage_type__") == row_sparse:
-                    raise MXNetError(f"SymbolBlock doesn't support Parameter '{j.name}' because "
-                                     "its storage type is 'row_sparse'.")
+                    raise BlockAssertionError(
+                        f"SymbolBlock doesn't support Parameter '{j.name}' because "
+                        "its storage type is 'row_sparse'.")
         out = symbol.Group(out) if len(out) > 1 else out[0]
         arg_params = out.list_arguments()
         aux_params = out.list_auxiliary_states()
@@ -1082,11 +1121,12 @@ class SymbolBlock(HybridBlock):
             with x.ctx:
                 return self._call_cached_op(x, *args)
         if not isinstance(x, Symbol):
-            raise MXNetError("HybridBlock requires the first argument to forward be either "
-                             f"Symbol or NDArray, but got {type(x)}")
+            raise BlockAssertionError("HybridBlock requires the first argument to forward be "
+                                      f"either Symbol or NDArray, but got {type(x)}")
         flat, in_fmt = _flatten([x, *args], "input")
         if in_fmt != self._in_format:
-            raise MXNetError(f"Invalid input format: expected {self._in_format}, got {in_fmt}")
+            raise BlockAssertionError(f"Invalid input format: expected {self._in_format}, got "
+                                      f"{in_fmt}")
         ret = copy.copy(self._cached_graph[1])
         ret._compose(**{k.name: v for k, v in zip(self._cached_graph[0], flat)})
         return _regroup(list(ret), self._out_format)

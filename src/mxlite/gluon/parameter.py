@@ -42,6 +42,21 @@ _NAMING_HELP = ("For more info on naming, please see "
                 "https://mxnet.io/api/python/docs/tutorials/packages/gluon/blocks/naming.html")
 
 
+class ParameterAssertionError(MXNetError, AssertionError):
+    """Where MXNet's ``gluon/parameter.py`` fails an ``assert`` (an invalid ``stype`` or
+    ``grad_req``, a shape that does not fit, a name clash in a ParameterDict)."""
+
+
+class ParameterValueError(MXNetError, ValueError):
+    """Where MXNet's ``gluon/parameter.py`` raises ``ValueError`` (initializing or moving a
+    Parameter whose shape is unknown or that was never initialized)."""
+
+
+class ParameterTypeError(MXNetError, TypeError):
+    """Where MXNet's ``gluon/parameter.py`` raises ``TypeError`` (row ids that are not an
+    NDArray)."""
+
+
 class DeferredInitializationError(MXNetError):
     """A parameter whose initialization waits for the first forward pass was read before it."""
 
@@ -105,8 +120,9 @@ class Parameter:
         self.init = init
         for what, value in (("grad_stype", grad_stype), ("stype", stype)):
             if value not in _STYPES:
-                raise MXNetError(f"{what} for Parameter '{name}' must be one of 'default', "
-                                 f"'row_sparse', or 'csr', but got '{value}'")
+                raise ParameterAssertionError(
+                    f"{what} for Parameter '{name}' must be one of 'default', "
+                    f"'row_sparse', or 'csr', but got '{value}'")
         self._grad_stype = grad_stype
         self._stype = stype
 
@@ -122,8 +138,9 @@ class Parameter:
     @grad_req.setter
     def grad_req(self, req: str) -> None:
         if req not in _GRAD_REQS:
-            raise MXNetError(f"grad_req must be one of 'write', 'add', or 'null', but got "
-                             f"'{req}'")
+            raise ParameterAssertionError(
+                f"grad_req must be one of 'write', 'add', or 'null', but got "
+                f"'{req}'")
         if not self._differentiable:
             req = "null"
         if self._grad_req == req:
@@ -161,8 +178,8 @@ class Parameter:
             return
         if len(self._shape) != len(new_shape) or not all(
                 old in (-1, 0, new) for new, old in zip(new_shape, self._shape)):
-            raise MXNetError(f"Parameter '{self.name}': expected shape {new_shape} is "
-                             f"incompatible with given shape {self._shape}.")
+            raise ParameterAssertionError(f"Parameter '{self.name}': expected shape {new_shape} is "
+                                          f"incompatible with given shape {self._shape}.")
         self._shape = new_shape
 
     def _set_trainer(self, trainer: Any) -> None:
@@ -205,11 +222,26 @@ class Parameter:
             "because the later does not include Parameters of nested child Blocks")
 
     def data(self, ctx: Context | None = None) -> NDArray:
-        """The value on ``ctx`` (the only context when there is one, else the current one)."""
+        """The value on ``ctx`` (the only context when there is one, else the current one).
+
+        A ``row_sparse`` Parameter is read with :meth:`row_sparse_data` instead, as in MXNet.
+        """
+        if self._stype != "default":
+            raise MXNetError(f"Cannot return a copy of Parameter '{self.name}' on ctx {ctx} via "
+                             f"data() because its storage type is {self._stype}. Please use "
+                             "row_sparse_data() instead.")
         return self._check_and_get(self._data, ctx)
 
     def list_data(self) -> list[NDArray]:
         """The values on all contexts, in the order they were given to :meth:`initialize`."""
+        if self._stype != "default":
+            raise MXNetError(f"Cannot return copies of Parameter '{self.name}' on all contexts "
+                             f"via list_data() because its storage type is {self._stype}. "
+                             "Please use row_sparse_data() instead.")
+        return self._check_and_get(self._data, list)
+
+    def _all_data(self) -> list[NDArray]:
+        """The values on all contexts whatever the storage type (for Trainer and saving)."""
         return self._check_and_get(self._data, list)
 
     def _no_grad_check(self) -> None:
@@ -236,13 +268,38 @@ class Parameter:
         return self._ctx_list
 
     def row_sparse_data(self, row_id: NDArray) -> NDArray:
-        raise MXNetError(f"Cannot return a copy of Parameter {self.name} via row_sparse_data() "
-                         "because its storage type is default. Please use data() instead.")
+        """The value of a ``row_sparse`` Parameter on ``row_id``'s context, for the rows
+        ``row_id`` names (what a sparse Embedding looks up). Needs a Trainer made with it.
+
+        mxlite keeps the Parameter dense: this is the Parameter's own array on that context,
+        every row included (MXNet pulls only the named rows from its kvstore); gradients
+        recorded through it reach the Parameter, as in MXNet.
+        """
+        if self._stype != "row_sparse":
+            raise MXNetError(f"Cannot return a copy of Parameter {self.name} via "
+                             f"row_sparse_data() because its storage type is {self._stype}. "
+                             "Please use data() instead.")
+        return self._get_row_sparse(row_id.context if isinstance(row_id, NDArray) else None,
+                                    row_id)
 
     def list_row_sparse_data(self, row_id: NDArray) -> list[NDArray]:
-        raise MXNetError(f"Cannot return copies of Parameter '{self.name}' on all contexts via "
-                         "list_row_sparse_data() because its storage type is default. Please "
-                         "use data() instead.")
+        """:meth:`row_sparse_data` on every context, in the order of initialization."""
+        if self._stype != "row_sparse":
+            raise MXNetError(f"Cannot return copies of Parameter '{self.name}' on all contexts "
+                             "via list_row_sparse_data() because its storage type is "
+                             f"{self._stype}. Please use data() instead.")
+        return self._get_row_sparse(list, row_id)
+
+    def _get_row_sparse(self, ctx: Any, row_id: Any) -> Any:
+        if not isinstance(row_id, NDArray):
+            raise ParameterTypeError(f"row_id must have NDArray type, but {type(row_id)} is "
+                                     "given")
+        if not self._trainer:
+            raise MXNetError(f"Cannot get row_sparse data for Parameter '{self.name}' when no "
+                             "Trainer is created with it.")
+        # The Trainer made its kvstore (and copied the weights in) before the first pull.
+        self._trainer._prepare()
+        return self._check_and_get(self._data, ctx)
 
     # -- initialization ----------------------------------------------------------------------
 
@@ -268,8 +325,8 @@ class Parameter:
             if self._allow_deferred_init:
                 self._deferred_init = (init, ctx, default_init, None)
                 return
-            raise MXNetError(f"Cannot initialize Parameter '{self.name}' because it has "
-                             f"invalid shape: {self.shape}.")
+            raise ParameterValueError(f"Cannot initialize Parameter '{self.name}' because it has "
+                                      f"invalid shape: {self.shape}.")
         self._deferred_init = (init, ctx, default_init, None)
         self._finish_deferred_init()
 
@@ -280,9 +337,10 @@ class Parameter:
         init, ctx, default_init, data = self._deferred_init
         self._deferred_init = ()
         if not shape_is_known(self.shape):
-            raise MXNetError(f"Cannot initialize Parameter '{self.name}' because it has "
-                             f"invalid shape: {self.shape}. Please specify in_units, "
-                             "in_channels, etc for `Block`s.")
+            raise ParameterAssertionError(
+                f"Cannot initialize Parameter '{self.name}' because it has "
+                f"invalid shape: {self.shape}. Please specify in_units, "
+                "in_channels, etc for `Block`s.")
         with autograd.pause():
             if data is None:
                 data = nd.zeros(self.shape, ctx=cpu(), dtype=self.dtype)
@@ -314,10 +372,10 @@ class Parameter:
     def _reduce(self) -> NDArray:
         """The value on the cpu (the mean over contexts when there are several)."""
         ctx = cpu()
-        block = self.list_data()
+        block = self._all_data()
         if len(block) > 1:
             return nd.add_n(*(w.copyto(ctx) for w in block)) / len(block)
-        return self.data().copyto(ctx)
+        return block[0].copyto(ctx)
 
     def _load_problem(self, data: NDArray, ctx: Any, cast_dtype: bool = False,
                       dtype_source: str = "current") -> str | None:
@@ -352,7 +410,7 @@ class Parameter:
         """(Re)initialize from ``data``: fill unknown dimensions, check, copy in."""
         problem = self._load_problem(data, ctx, cast_dtype, dtype_source)
         if problem:
-            raise MXNetError(problem)
+            raise ParameterAssertionError(problem)
         if self.shape:
             unknown = -1 if is_np_shape() else 0
             self.shape = tuple(s if d == unknown else d for d, s in zip(self.shape, data.shape))
@@ -401,8 +459,9 @@ class Parameter:
             init, _, default_init, data = self._deferred_init
             self._deferred_init = (init, ctx, default_init, data)
         else:
-            raise MXNetError(f"Cannot reset context for Parameter '{self.name}' because it has "
-                             "not been initialized.")
+            raise ParameterValueError(
+                f"Cannot reset context for Parameter '{self.name}' because it has "
+                "not been initialized.")
 
     def zero_grad(self) -> None:
         """Set the gradients on all contexts to 0 (nothing to do without gradients)."""
@@ -552,9 +611,10 @@ class ParameterDict:
             elif k == "dtype" and np.dtype(v) == np.dtype(existing):
                 continue
             if v is not None and v != existing:
-                raise MXNetError(f"Cannot retrieve Parameter '{name}' because desired attribute "
-                                 f"does not match with stored for attribute '{k}': desired "
-                                 f"'{v}' vs stored '{existing}'.")
+                raise ParameterAssertionError(
+                    f"Cannot retrieve Parameter '{name}' because desired attribute "
+                    f"does not match with stored for attribute '{k}': desired "
+                    f"'{v}' vs stored '{existing}'.")
         return param
 
     def get_constant(self, name: str, value: Any = None) -> Constant:
@@ -569,19 +629,22 @@ class ParameterDict:
             self._params[name] = param
         elif value is not None:
             if not isinstance(param, Constant):
-                raise MXNetError(f"Parameter '{name}' already exists but it is not a constant.")
+                raise ParameterAssertionError(
+                    f"Parameter '{name}' already exists but it is not a constant.")
             value = value.asnumpy() if isinstance(value, NDArray) else np.asarray(value)
             if param.shape != value.shape or not (param.value.asnumpy() == value).all():
-                raise MXNetError(f"Constant '{name}' already exists but it's value doesn't "
-                                 "match new value")
+                raise ParameterAssertionError(
+                    f"Constant '{name}' already exists but it's value doesn't "
+                    "match new value")
         return param
 
     def update(self, other: Mapping[str, Parameter] | ParameterDict) -> None:
         """Add the Parameters of ``other``; a name may only map to the same Parameter."""
         for k, v in other.items():
             if k in self._params and self._params[k] is not v:
-                raise MXNetError("Cannot update self with other because they have different "
-                                 f"Parameters with the same name '{k}'")
+                raise ParameterAssertionError(
+                    "Cannot update self with other because they have different "
+                    f"Parameters with the same name '{k}'")
         for k, v in other.items():
             self._params[k] = v
 
@@ -622,7 +685,7 @@ class ParameterDict:
         arg_dict = {}
         for param in self.values():
             if not param.name.startswith(strip_prefix):
-                raise MXNetError(
+                raise ParameterAssertionError(
                     f"Prefix '{strip_prefix}' is to be striped before saving, but Parameter's "
                     f"name '{param.name}' does not start with '{strip_prefix}'. this may be due "
                     "to your Block shares parameters from other Blocks or you forgot to use "
@@ -642,7 +705,7 @@ class ParameterDict:
         if restore_prefix:
             for name in self.keys():
                 if not name.startswith(restore_prefix):
-                    raise MXNetError(
+                    raise ParameterAssertionError(
                         f"restore_prefix is '{restore_prefix}' but Parameters name '{name}' "
                         f"does not start with '{restore_prefix}'. " + _NAMING_HELP)
         self.load_dict(nd.load(filename), ctx, allow_missing, ignore_extra, restore_prefix,

@@ -21,7 +21,10 @@ its gradient; ``step`` refuses a Parameter whose gradient was not refreshed sinc
 step, unless ``ignore_stale_grad`` (then it is skipped and its update count does not move).
 
 Storage types: mxlite's Parameters hold values and gradients densely whatever ``stype`` /
-``grad_stype`` say, so the Trainer treats every Parameter as dense.
+``grad_stype`` say, and the updates are dense. The kvstore is chosen as MXNet chooses it:
+``row_sparse`` weights are always updated on a kvstore (made even for one context, and
+``update_on_kvstore=False`` is refused); ``row_sparse`` gradients of dense weights prefer
+updating in the Trainer (``update_on_kvstore`` False unless distributed).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from .. import optimizer as opt
 from .. import storage
 from ..base import MXNetError
 from ..kvstore import KVStoreBase
+from ..kvstore import create as kvs_create
 from ..kvstore import updates as kvs_updates
 from .parameter import Parameter, ParameterDict
 
@@ -41,6 +45,11 @@ __all__ = ["Trainer"]
 
 class TrainerValueError(MXNetError, ValueError):
     """Bad arguments to :class:`Trainer` (a ``ValueError``, as MXNet raises)."""
+
+
+class TrainerAssertionError(MXNetError, AssertionError):
+    """Misuse MXNet's ``Trainer`` guards with ``assert`` (``update()`` when the kvstore
+    updates, parameters on different contexts, saving states too early)."""
 
 
 class StaleGradientError(MXNetError, UserWarning):
@@ -127,10 +136,10 @@ class Trainer:
         for param in self._params:
             ctx = param.list_ctx()
             if contexts is not None and contexts != ctx:
-                raise MXNetError(f"All Parameters must be initialized on the same set of "
-                                 f"contexts, but Parameter {param.name} is initialized on "
-                                 f"{ctx} while previous Parameters are initialized on "
-                                 f"{contexts}.")
+                raise TrainerAssertionError(
+                    f"All Parameters must be initialized on the same set of contexts, but "
+                    f"Parameter {param.name} is initialized on {ctx} while previous "
+                    f"Parameters are initialized on {contexts}.")
             contexts = ctx
         return contexts or []
 
@@ -161,9 +170,24 @@ class Trainer:
 
     def _init_kvstore(self) -> None:
         config = self._kvstore_params
+        if any(p._stype != "default" for p in self._params):
+            self._init_sparse_weight_kvstore(config)
+            return
         kvstore, update_on_kvstore = _create_kvstore(config["kvstore"], len(self._contexts),
                                                      self._params)
         self._distributed = kvstore is not None and "dist" in kvstore.type
+        if any(p._grad_stype != "default" for p in self._params):
+            # Dense weights, sparse gradients: updating here is faster on one machine. As
+            # in MXNet, an update_on_kvstore asked for without a kvstore (one context) is
+            # ignored here.
+            update_on_kvstore = self._distributed
+            if config["update_on_kvstore"] is not None:
+                if config["update_on_kvstore"] is False and self._distributed:
+                    raise TrainerValueError("Cannot set update_on_kvstore=False on dist "
+                                            "kvstore when sparse gradients are present.")
+                update_on_kvstore = bool(config["update_on_kvstore"])
+            self._finish_kvstore(kvstore, update_on_kvstore)
+            return
         if self._distributed and "async" in kvstore.type:
             update_on_kvstore = True
             if config["update_on_kvstore"] is False:
@@ -179,6 +203,9 @@ class Trainer:
         if update_on_kvstore and not kvstore.is_capable("optimizer"):
             raise TrainerValueError(f"Please set update_on_kvstore=False when training with "
                                     f"{type(kvstore)}")
+        self._finish_kvstore(kvstore, update_on_kvstore)
+
+    def _finish_kvstore(self, kvstore: Any, update_on_kvstore: bool) -> None:
         if kvstore is not None:
             if self._compression_params:
                 kvstore.set_gradient_compression(self._compression_params)
@@ -191,6 +218,31 @@ class Trainer:
             self._update_on_kvstore = None
         self._kv_initialized = True
 
+    def _init_sparse_weight_kvstore(self, config: dict) -> None:
+        """MXNet's ``_create_sparse_kvstore``: row_sparse weights live on a kvstore that
+        updates them, whatever the number of contexts."""
+        kv = config["kvstore"]
+        if isinstance(kv, str):
+            kv = kvs_create(kv)
+        elif not isinstance(kv, KVStoreBase):
+            raise TrainerValueError(f"Cannot create '{kv}' KVStore with row_sparse parameters. "
+                                    "The type must be KVStore or str.")
+        if not kv.is_capable("optimizer"):
+            raise TrainerAssertionError(
+                "KVStore with sparse weight requires optimizer support. However, type(kv) "
+                "does not support optimizer. Please consider other kvstore backends (e.g. "
+                "dist_device) instead.")
+        if config["update_on_kvstore"] is False:
+            raise TrainerValueError("Cannot set update_on_kvstore=False when sparse weights "
+                                    "are present.")
+        self._distributed = "dist" in kv.type
+        if self._compression_params:
+            kv.set_gradient_compression(self._compression_params)
+        kv.set_optimizer(self._optimizer)
+        self._kvstore = kv
+        self._update_on_kvstore = True
+        self._kv_initialized = True
+
     def _init_params(self) -> None:
         """Copy the weights into the kvstore (deferred-init Parameters wait their turn)."""
         pending = []
@@ -199,7 +251,7 @@ class Trainer:
                 if param._deferred_init:
                     pending.append(param)
                     continue
-                arrays = param.list_data()
+                arrays = param._all_data()
                 self._kvstore.broadcast(self._param2idx[param.name], arrays[0], arrays)
         self._params_to_init = pending
 
@@ -264,9 +316,9 @@ class Trainer:
 
     def _refuse_on_kvstore(self, what: str) -> None:
         if self._kvstore is not None and self._update_on_kvstore:
-            raise MXNetError(f"{what}() when parameters are updated on kvstore is not "
-                             "supported. Try setting `update_on_kvstore` to False when "
-                             "creating trainer.")
+            raise TrainerAssertionError(f"{what}() when parameters are updated on kvstore is not "
+                                        "supported. Try setting `update_on_kvstore` to False when "
+                                        "creating trainer.")
 
     def _allreduce_grads(self) -> None:
         if self._kvstore is None:
@@ -275,7 +327,7 @@ class Trainer:
             if param.grad_req == "null":
                 continue
             if self._update_on_kvstore:
-                self._kvstore.pushpull(i, param.list_grad(), out=param.list_data(),
+                self._kvstore.pushpull(i, param.list_grad(), out=param._all_data(),
                                        priority=-i)
             else:
                 self._kvstore.pushpull(i, param.list_grad(), priority=-i)
@@ -292,7 +344,7 @@ class Trainer:
             # MXNet checks and clears parameter by parameter: a refusal leaves the fresh
             # flags of the Parameters before this one already cleared.
             if not ignore_stale_grad:
-                for data in param.list_data():
+                for data in param._all_data():
                     if not data._fresh_grad:
                         raise StaleGradientError(
                             f"Gradient of Parameter `{param.name}` on context {data.context} "
@@ -304,7 +356,7 @@ class Trainer:
                             "gradient")
             if on_kvstore:
                 continue
-            for upd, arr, grad in zip(updates, param.list_data(), param.list_grad()):
+            for upd, arr, grad in zip(updates, param._all_data(), param.list_grad()):
                 if not ignore_stale_grad or arr._fresh_grad:
                     upd.append((i, grad, arr))
                     arr._fresh_grad = False
@@ -327,8 +379,8 @@ class Trainer:
         self._prepare()
         if self._update_on_kvstore:
             if self._params_to_init:
-                raise MXNetError("Cannot save trainer states when some parameters are not yet "
-                                 "initialized in kvstore.")
+                raise TrainerAssertionError("Cannot save trainer states when some parameters "
+                                            "are not yet initialized in kvstore.")
             updater = self._kvstore._updater
         else:
             updater = self._updaters[0]

@@ -91,7 +91,12 @@ def clip_global_norm(arrays: Sequence[NDArray], max_norm: float,
     scale = max_norm / (total + 1e-8)
     scale = ndarray.min(ndarray.concat(scale, ndarray.ones(1, ctx=ctx), dim=0))
     for a in arrays:
-        a *= scale.as_in_context(a.context)
+        if a.stype == "default":
+            a *= scale.as_in_context(a.context)
+        else:
+            # A sparse array scales its stored values (its implicit zeros stay zero); sparse
+            # arrays have no in-place arithmetic of their own.
+            a._data *= scale.asnumpy().astype(a._data.dtype, copy=False)
     return total.asscalar() if check_isfinite else total
 
 

@@ -1460,3 +1460,22 @@ for _name, (_ins, _params, _fwd) in _UPDATES.items():
     declare(_name, *_SPARSE_ALIASES.get(_name, ()), params=_params, inputs=_ins,
             infer_shape=_updates_shape, forward=_fwd)
 NO_BACKWARD |= set(_UPDATES)
+
+
+# ``reset_arrays``: zero every input in place (what ``Trainer`` / ``zero_grad`` use on many
+# gradient arrays at once). It has no outputs, so the call returns ``[]`` as MXNet's does.
+
+
+def _reset_arrays_forward(attrs, inputs, ctx):
+    for a in inputs:
+        a[...] = 0
+    return []
+
+
+declare("reset_arrays", params={"num_arrays": P(INT)},
+        inputs=lambda a: [f"array_{i}" for i in range(a.num_arrays)], outputs=(),
+        key_var_num_args="num_arrays",
+        infer_shape=lambda attrs, ins, outs: (list(ins), []),
+        infer_type=lambda attrs, ins, outs: (list(ins), []),
+        forward=_reset_arrays_forward)
+NO_BACKWARD.add("reset_arrays")

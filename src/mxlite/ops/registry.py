@@ -379,6 +379,11 @@ class Op:
                 continue
             p = self.params.get(key)
             if p is None:
+                if not self.params:
+                    # MXNet's operators without a parameter struct have no attribute parser
+                    # and keep whatever attributes they are given (``broadcast_maximum(a, b,
+                    # axis=1)`` runs); the node still carries them.
+                    continue
                 raise MXNetError(
                     f"operator {self.name}{at}: unknown parameter {key!r}; expected one of "
                     f"{sorted(self.params)}")

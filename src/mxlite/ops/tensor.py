@@ -611,7 +611,12 @@ def _pick_shape(attrs: Attrs, ins: list, outs: list):
         assign(attrs, ins, 1, o, names)
         return _out_only(attrs, outs, o, ins)
     ax = axis_of(attrs, attrs.axis, len(d))
-    assign(attrs, ins, 1, (*d[:ax], *d[ax + 1:]) or scalar_shape(), names)
+    # The index has the output's shape with or without the picked axis kept (as 1): MXNet
+    # goes by the index's rank, whatever ``keepdims`` says.
+    if ins[1] is not None and len(ins[1]) == len(d):
+        assign(attrs, ins, 1, (*d[:ax], 1, *d[ax + 1:]), names)
+    else:
+        assign(attrs, ins, 1, (*d[:ax], *d[ax + 1:]) or scalar_shape(), names)
     o = (*d[:ax], 1, *d[ax + 1:]) if attrs.keepdims else (*d[:ax], *d[ax + 1:])
     return _out_only(attrs, outs, o or scalar_shape(), ins)
 

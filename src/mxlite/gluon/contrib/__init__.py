@@ -1,6 +1,7 @@
 """``mx.gluon.contrib``: MXNet 1.9.1's contributed Gluon modules.
 
-Only ``nn`` is provided so far (MXNet's ``rnn``, ``cnn``, ``data`` and ``estimator`` are not).
+``nn``, ``rnn``, ``cnn`` (deformable convolutions) and ``data`` (its ``IntervalSampler``)
+are provided; MXNet's ``estimator`` is not.
 Submodules load on first use, as ``mx.gluon``'s do.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_SUBMODULES = ("nn",)
+_SUBMODULES = ("nn", "rnn", "cnn", "data")
 
 __all__ = list(_SUBMODULES)
 

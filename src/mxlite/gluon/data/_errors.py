@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ...base import MXNetError
 
-__all__ = ["DataValueError", "DataTypeError", "DataIndexError"]
+__all__ = ["DataValueError", "DataTypeError", "DataIndexError", "DataAssertionError"]
 
 
 class DataValueError(MXNetError, ValueError):
@@ -18,3 +18,8 @@ class DataTypeError(MXNetError, TypeError):
 
 class DataIndexError(MXNetError, IndexError):
     """A sample index outside the dataset."""
+
+
+class DataAssertionError(MXNetError, AssertionError):
+    """Where MXNet's data utilities fail an ``assert`` (an ``IntervalSampler`` interval longer
+    than the sequence)."""

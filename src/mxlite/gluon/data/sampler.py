@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import DataValueError
+from ._errors import DataAssertionError, DataValueError
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "FilterSampler", "BatchSampler",
            "IntervalSampler"]
@@ -186,8 +186,8 @@ class IntervalSampler(Sampler):
         self._length = _count(length, "IntervalSampler: length")
         self._interval = _count(interval, "IntervalSampler: interval", 1)
         if self._interval > self._length:
-            raise DataValueError(f"IntervalSampler: interval {interval} must be smaller than "
-                                 f"or equal to length {length}")
+            raise DataAssertionError(f"IntervalSampler: interval {interval} must be smaller than "
+                                     f"or equal to length {length}")
         self._rollover = bool(rollover)
 
     def __iter__(self) -> Iterator[int]:

@@ -25,6 +25,7 @@ from ....base import MXNetError
 from ....ndarray.ndarray import NDArray
 from ...block import Block, HybridBlock
 from ...nn import HybridSequential, Sequential
+from .._errors import DataValueError
 
 __all__ = ["Compose", "Cast", "ToTensor", "Normalize", "RandomResizedCrop", "CropResize",
            "CenterCrop", "Resize", "RandomFlipLeftRight", "RandomFlipTopBottom",
@@ -166,10 +167,10 @@ class RandomRotation(Block):
         super().__init__()
         lower, upper = angle_limits
         if lower >= upper:
-            raise MXNetError("RandomRotation: `angle_limits` must be an ordered tuple")
+            raise DataValueError("RandomRotation: `angle_limits` must be an ordered tuple")
         if not 0 <= rotate_with_proba <= 1:
-            raise MXNetError("RandomRotation: probability of rotating the image should be "
-                             "between 0 and 1")
+            raise DataValueError("RandomRotation: probability of rotating the image should "
+                                 "be between 0 and 1")
         self._args = (angle_limits, zoom_in, zoom_out)
         self._rotate_with_proba = rotate_with_proba
 
