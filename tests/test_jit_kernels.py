@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -62,6 +63,9 @@ DEPTHWISE = [  # (N, C, H, W), kernel, stride, pad, dilate
     ((1, 16, 8, 8), (5, 5), (1, 1), (2, 2), (1, 2)),
     ((1, 3, 5, 5), (1, 3), (3, 1), (0, 4), (1, 1)),
     ((1, 8, 2, 2), (3, 3), (1, 1), (0, 0), (1, 1)),  # no output pixel: numpy path
+    ((1, 200, 9, 7), (3, 3), (1, 1), (1, 1), (1, 1)),  # many channels: a loop per pixel
+    ((1, 40, 48, 48), (3, 3), (1, 1), (1, 1), (1, 1)),  # rows shared among the threads
+    ((1, 256, 20, 20), (3, 3), (2, 2), (1, 1), (1, 1)),
 ]
 
 
@@ -124,6 +128,18 @@ def test_im2col_matches_numpy(both, shape, kernel, stride, pad, dilate):
     np.testing.assert_array_equal(got[0], ref[0])
 
 
+@pytest.mark.parametrize("shape,kernel,stride,pad,dilate", [
+    ((1, 3, 15, 13), (3, 3), (2, 2), (1, 1), (1, 1)),
+    ((2, 5, 9, 11), (3, 2), (1, 2), (2, 0), (2, 1)),
+    ((1, 3, 120, 120), (3, 3), (2, 2), (1, 1), (1, 1)),  # rows shared among the threads
+])
+def test_im2col_from_channel_first_matches_numpy(both, shape, kernel, stride, pad, dilate):
+    x = _rand(shape, 26)  # few channels, channel-first memory: gathered as it lies
+    ref, got = both(lambda: W._im2col(x, kernel, stride, pad, dilate))
+    assert got[1] == ref[1]
+    np.testing.assert_array_equal(got[0], ref[0])
+
+
 @pytest.mark.parametrize("shape,kernel,stride,pad,dilate", IM2COL)
 @pytest.mark.parametrize("act", [None, RELU])
 def test_conv_forward_matches_numpy(both, shape, kernel, stride, pad, dilate, act):
@@ -157,6 +173,131 @@ def test_big_gemm_split_matches_numpy(both):
     ref, got = both(lambda: W.gemm(a, b))
     assert got.shape == (1003, 257)
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(1, 24, 20, 20), (1, 64, 14, 14), (2, 32, 12, 12)])
+def test_pointwise_conv_either_memory_order(both, shape):
+    # 1x1 convolutions read channel-first or channels-last memory without copying it, on
+    # the pixel-rows and the filters-first routes (few and many filters).
+    x_first = _rand(shape, 30)
+    for x in (x_first, _channels_last_view(x_first)):
+        for f in (16, 400):
+            w = _rand((f, shape[1], 1, 1), 31) * np.float32(0.2)
+            scale = np.abs(_rand((f,), 32)) + np.float32(0.5)
+            b = _rand((f,), 33)
+            ref, got = both(lambda x=x, w=w, scale=scale, b=b: W.conv_forward(
+                x, w, b, (1, 1), (0, 0), (1, 1), scale=scale, act=RELU6))
+            want = np.einsum("nchw,fc->nfhw", x.astype(np.float64), w[:, :, 0, 0]) \
+                * scale[:, None, None] + b[:, None, None]
+            np.testing.assert_allclose(got, np.clip(want, 0, 6), rtol=1e-4, atol=1e-4)
+            np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("along_rows", [True, False])
+def test_fused_gemm_epilogue_matches_numpy(both, along_rows):
+    # Over FUSED_GEMM_MACS: each thread's GEMM rows and their epilogue in one task.
+    a = _rand((700, 96), 34)
+    b = _rand((96, 130), 35)
+    f = b.shape[1] if along_rows else a.shape[0]
+    scale = np.abs(_rand((f,), 36)) + np.float32(0.5)
+    bias = _rand((f,), 37)
+    assert a.shape[0] * a.shape[1] * b.shape[1] >= W.FUSED_GEMM_MACS
+    for args in ((scale, bias, RELU6), (None, None, None), (None, bias, RELU)):
+        ref, got = both(lambda args=args: W.gemm_epilogue(a, b, *args, along_rows=along_rows))
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("fix_gamma,bias", [(False, True), (True, False)])
+def test_batchnorm_fold_matches_numpy(both, fix_gamma, bias):
+    from mxlite.ops import nn
+    from mxlite.ops.registry import get
+    attrs = get("BatchNorm").parse_attrs({"eps": "1e-3", "fix_gamma": str(fix_gamma)})
+    stats = [_rand((37,), 40 + i) for i in range(4)]
+    stats[3] = np.abs(stats[3])
+    stats[3][5] = 0  # eps alone under the root
+    b = _rand((37,), 45) if bias else None
+    ref, got = both(lambda: nn._batchnorm_fold(attrs, stats, b, np.dtype(np.float32)))
+    for r, g in zip(ref, got):
+        assert g.dtype == np.float32
+        np.testing.assert_array_equal(g, r)
+
+
+def test_team_runs_every_block_once_and_reraises():
+    W.set_jit(True)
+    try:
+        seen = []
+        W._in_parallel(lambda r0, r1: seen.extend(range(r0, r1)), 1000)
+        assert sorted(seen) == list(range(1000))
+
+        def boom(r0, r1):
+            if r0 == 0:
+                time.sleep(0.005)  # the caller's block: a worker takes the last one
+            if r1 == 10:
+                raise KeyError("last block")
+
+        team = W._TEAM[0]
+        for _ in range(5):  # whichever thread ran the block, the caller sees the error
+            team.skip = 0
+            with pytest.raises(KeyError):
+                W._in_parallel(boom, 10)
+        seen.clear()
+        W._in_parallel(lambda r0, r1: seen.extend(range(r0, r1)), 10)  # the team still works
+        assert sorted(seen) == list(range(10))
+    finally:
+        W.set_jit(None)
+
+
+def test_team_many_small_tasks_in_a_row():
+    # Workers that wake late, tasks the caller finishes alone, blocks of uneven length: every
+    # block runs exactly once and nothing waits forever (in a child, under a timeout).
+    code = ("import random, time\n"
+            "from mxlite.ops import _window as W\n"
+            "W.set_jit(True)\n"
+            "rng = random.Random(0)\n"
+            "for k in range(3000):\n"
+            "    seen = []\n"
+            "    def fn(r0, r1):\n"
+            "        if rng.random() < 0.01:\n"
+            "            time.sleep(0.0005)\n"
+            "        seen.extend(range(r0, r1))\n"
+            "    rows = rng.randint(2, 9)\n"
+            "    W._in_parallel(fn, rows)\n"
+            "    assert sorted(seen) == list(range(rows)), (k, seen)\n"
+            "    if k % 500 == 0:\n"
+            "        time.sleep(0.002)  # the worker goes to sleep\n"
+            "print('ok')")
+    assert _run(code) == "ok"
+
+
+def test_team_shared_by_threads():
+    # Callers on several threads at once: one uses the team, the others run alone.
+    import threading
+    W.set_jit(True)
+    try:
+        jm = W.jit()
+        x = _rand((1, 16, 64, 64), 46)
+        want = np.empty((1, 32, 32, 16), np.float32)
+        jm.maxpool2d(0, 32, x, want, 3, 3, 2, 2, 1, 1, np.float32(-np.inf))
+        errors = []
+
+        def work():
+            try:
+                for _ in range(30):
+                    y = np.empty_like(want)
+                    W._in_parallel(jm.maxpool2d, 32, x, y, 3, 3, 2, 2, 1, 1,
+                                   np.float32(-np.inf))
+                    np.testing.assert_array_equal(y, want)
+            except BaseException as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=work) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+    finally:
+        W.set_jit(None)
 
 
 POOL = [  # (N, C, H, W), kernel, stride, pad, convention

@@ -12,8 +12,13 @@ the operator reading it (and nothing else sees its buffer) the kernel is told, t
 activations at once. In inference a ``Convolution`` feeding only a ``BatchNorm`` runs as one
 convolution with the normalisation folded into its scale and bias, and an activation
 (``Activation``, ``relu``, ``clip``) that is the BatchNorm's only reader joins the same step,
-its own kernel overwriting the convolution's fresh output; the fold is recomputed on every
-forward from the current arrays, so changing weights or statistics in place is always seen.
+its own kernel overwriting the convolution's fresh output; a folded depthwise convolution
+whose output only a folded 1x1 convolution reads runs with it as one step (MobileNet's
+blocks: one pass of row blocks over both, see ``ops._window.depthwise_pointwise``). The fold
+is recomputed on every forward from the current arrays (one compiled pass per layer), and
+nothing else derived from parameter values is kept between forwards: weights and statistics
+are written in place through many paths (``arr[:] =``, ``copyto``, optimizers on ``_data``,
+numpy views from ``np.asarray``, training forwards), which no cache could watch cheaply.
 
 Training keeps every value for backward, which walks the operators in reverse, sums the
 gradients of values read by several operators, lets loss layers ignore head gradients and
@@ -141,7 +146,7 @@ def _as_numpy(v: Any) -> np.ndarray:
 
 
 class _Step:
-    __slots__ = ("node", "op", "attrs", "ins", "outs", "free", "dead", "run", "name")
+    __slots__ = ("node", "op", "attrs", "ins", "outs", "free", "dead", "run", "name", "fused")
 
     def __init__(self, node: _graph.Node, ins: list[int], outs: list[int]):
         self.node = node
@@ -153,6 +158,7 @@ class _Step:
         self.dead: tuple[int, ...] = ()  # input positions that may be overwritten
         self.run: Callable | None = None  # a replacement for op.forward (folded BatchNorm)
         self.name: str = node.op.name
+        self.fused: tuple | None = None  # (Convolution, BatchNorm, activation) folded here
 
 
 class _Plan:
@@ -179,8 +185,9 @@ class _Plan:
                           + [slot[(e[0], e[1])] for e in bn.inputs[1:]])
                 st.run = _folded_conv_bn(conv, bn, act)
                 st.name = "Convolution"  # the profiler's name: the work is the convolution's
+                st.fused = fused
             steps.append(st)
-        self.steps = steps
+        self.steps = _merge_pointwise(steps, self.head_slots) if fold else steps
         if release:
             keep = set(self.head_slots)
             var_slots = {slot[(n, 0)] for n in order if n.op is None}
@@ -248,15 +255,92 @@ def _folded_conv_bn(conv: _graph.Node, bn: _graph.Node, act: _graph.Node | None)
     conv_attrs, bn_attrs = conv.parsed, bn.parsed
     act_fwd = act.op.forward if act is not None else None
     act_attrs = act.parsed if act is not None else None
+    geometry = _nn._conv_geometry(conv_attrs)
+    # Only what the attributes and the input dtype fix is kept between calls: the fold itself
+    # is recomputed from the current arrays (see _nn.conv_batchnorm_inference).
+    bounds_by_dtype: dict = {}
 
     def run(ins: list, ctx: OpContext) -> list:
-        bounds = None if act is None else _nn.fused_clip_bounds(act.op.name, act_attrs,
-                                                                ins[0].dtype)
-        y = _nn.conv_batchnorm_inference(conv_attrs, bn_attrs, ins, bounds)
+        dt = ins[0].dtype
+        bounds = bounds_by_dtype.get(dt, False)
+        if bounds is False:
+            bounds = bounds_by_dtype[dt] = None if act is None else _nn.fused_clip_bounds(
+                act.op.name, act_attrs, dt)
+        y = _nn.conv_batchnorm_inference(conv_attrs, bn_attrs, ins, bounds, geometry)
         if act_fwd is None or bounds is not None:
             return [y, None, None] if act_fwd is None else [y]
         ctx.inplace = (0,)
         return act_fwd(act_attrs, [y], ctx)
+
+    return run
+
+
+def _is_depthwise(conv: _graph.Node) -> bool:
+    a = conv.parsed
+    return a.num_group > 1 and a.num_group == a.num_filter and len(a.kernel) == 2
+
+
+def _is_pointwise(conv: _graph.Node) -> bool:
+    a = conv.parsed
+    _, stride, pad, _ = _nn._conv_geometry(a)
+    return (a.num_group == 1 and all(k == 1 for k in a.kernel)
+            and all(st == 1 for st in stride) and not any(pad))
+
+
+def _merge_pointwise(steps: list[_Step], head_slots: list[int]) -> list[_Step]:
+    """Folded depthwise steps followed by the folded 1x1 convolution step that alone reads
+    their output become one step (:func:`_nn.depthwise_pointwise_inference`)."""
+    readers: dict[int, int] = {}
+    for st in steps:
+        for s in st.ins:
+            readers[s] = readers.get(s, 0) + 1
+    for s in head_slots:
+        readers[s] = readers.get(s, 0) + 2
+    out: list[_Step] = []
+    for st in steps:
+        prev = out[-1] if out else None
+        if (prev is not None and prev.fused is not None and st.fused is not None
+                and prev.run is not None and _is_depthwise(prev.fused[0])
+                and _is_pointwise(st.fused[0]) and st.ins[0] == prev.outs[0]
+                and readers.get(prev.outs[0]) == 1):
+            merged = _Step(st.node, prev.ins + st.ins[1:], st.outs)
+            merged.run = _depthwise_pointwise(prev, st)
+            merged.name = "Convolution"
+            out[-1] = merged
+        else:
+            out.append(st)
+    return out
+
+
+def _depthwise_pointwise(dw: _Step, pw: _Step) -> Callable:
+    """The step running the folded steps ``dw`` then ``pw`` together where it can (every
+    input float32 or float64 alike, activations that are clips), else one after the
+    other."""
+    (dconv, dbn, dact), (pconv, pbn, pact) = dw.fused, pw.fused
+    run_dw, run_pw = dw.run, pw.run
+    n_dw = len(dw.ins)
+    geometry = _nn._conv_geometry(dconv.parsed)
+    bounds_by_dtype: dict = {}
+
+    def bounds(dt: np.dtype) -> tuple | None:
+        b = bounds_by_dtype.get(dt)
+        if b is None:
+            b = bounds_by_dtype[dt] = tuple(
+                None if act is None else _nn.fused_clip_bounds(act.op.name, act.parsed, dt)
+                for act in (dact, pact))
+        return b
+
+    def run(ins: list, ctx: OpContext) -> list:
+        dt = ins[0].dtype
+        bd, bp = bounds(dt)
+        same = dt in (np.float32, np.float64) and all(a.dtype == dt for a in ins)
+        if not same or (dact is not None and bd is None) or (pact is not None and bp is None):
+            y = run_dw(ins[:n_dw], ctx)[0]
+            return run_pw([y, *ins[n_dw:]], ctx)
+        z = _nn.depthwise_pointwise_inference(dconv.parsed, dbn.parsed, ins[:n_dw], bd,
+                                              geometry, pconv.parsed, pbn.parsed,
+                                              ins[n_dw:], bp)
+        return [z] if pact is not None else [z, None, None]
 
     return run
 

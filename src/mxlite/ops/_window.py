@@ -74,37 +74,153 @@ def _cpu_count() -> int:
 
 
 THREADS = _cpu_count()
-_POOL: list = []  # [pid, ThreadPoolExecutor] of :func:`_in_parallel`, made on first use
 # Work items (multiply-adds or elements moved) under which a compiled kernel or a GEMM runs
 # on the calling thread alone: waking a sleeping worker costs tens of microseconds.
 PARALLEL_WORK = 1 << 18
 SPLIT_GEMM_MACS = 1 << 23
 
 
+class _Team:
+    """The kernels' worker threads (``THREADS - 1`` of them; the calling thread is the other
+    member). A task is ``fn(r0, r1, *args)`` over row blocks; every member claims blocks from
+    one counter until none is left, so a worker the scheduler has not run yet leaves its
+    block to the caller instead of making it wait.
+
+    Between tasks a worker polls for the next one without the GIL (``_jit.spin_while``,
+    yielding the core between reads) for about 0.1 ms, then sleeps on a condition: a
+    sleeping thread took 15-50 us to wake on the 2-core virtual machine, a polling one 1-3
+    us, and a MobileNet V2 forward runs ~40 tasks. The caller waits for the workers' blocks
+    the same way. Only our own threads poll: with the kernels on, every BLAS call of a
+    kernel runs single-threaded. When the other cores are taken by other jobs (no polling
+    worker takes a block several tasks running), the next tasks run on the caller alone.
+    """
+
+    # Short, so that on a machine whose other jobs take a core the polling thread does not
+    # take the last one from the thread it waits for (MobileNet V2 measured 20 ms against
+    # 15 ms single-threaded with 0.4 ms and 4 ms spins while another process ran).
+    IDLE_SPIN = 200  # rounds of ~0.5 us, then sleeps
+    # The caller waits longer: a worker's block of a big GEMM may end a millisecond after
+    # the caller's, and polling by sleeps (60-80 us apart in practice) lost ~1 ms per
+    # ResNet-18 forward. Each round yields, so a busy machine gets the core.
+    WAIT_SPIN = 4000
+    MISSES, SKIP = 3, 16
+
+    def __init__(self, jm, workers: int):
+        import threading
+        self.jm = jm
+        self.pid = os.getpid()
+        # [0] the task's number, [1 + w] blocks worker w finished of it.
+        self.flags = np.zeros(1 + workers, np.int64)
+        self.task: tuple | None = None  # (fn, args, row edges, block counter) while running
+        self.error: BaseException | None = None
+        self.sleepers = 0
+        self.misses = self.skip = 0
+        self.cond = threading.Condition()
+        self.busy = threading.Lock()  # one caller at a time; others run their rows alone
+        # Compiled (or loaded from numba's cache) here, not first in a worker thread.
+        jm.spin_while(self.flags, 0, -1, 1)
+        jm.spin_until_sum(self.flags, 1, 0, 1)
+        for w in range(workers):
+            threading.Thread(target=self._work, args=(w,), daemon=True,
+                             name=f"mxlite-kernel-{w}").start()
+
+    def _work(self, w: int) -> None:
+        flags, seen = self.flags, 0
+        while True:
+            if not self.jm.spin_while(flags, 0, seen, self.IDLE_SPIN):
+                with self.cond:
+                    self.sleepers += 1
+                    while flags[0] == seen:
+                        self.cond.wait()
+                    self.sleepers -= 1
+            seen = int(flags[0])
+            task = self.task
+            if task is None:  # the caller ran every block before this worker woke
+                continue
+            fn, args, edges, claim = task
+            for i in claim:
+                if i >= len(edges) - 1:
+                    break
+                try:
+                    fn(edges[i], edges[i + 1], *args)
+                except BaseException as e:  # handed to the caller
+                    self.error = e
+                # Counted per block (only this thread writes its slot): a worker that read
+                # the task number late may meet the same task in two turns of this loop.
+                flags[1 + w] += 1
+            # Hold no array between tasks: a convolution's im2col matrix would outlive it.
+            task = fn = args = edges = claim = None
+
+    def run(self, fn, rows: int, *args) -> bool:
+        """``fn`` over the row blocks of ``[0, rows)``; False (nothing run) when another
+        thread is using the team."""
+        import itertools
+        if self.skip:
+            self.skip -= 1
+            return False
+        if not self.busy.acquire(blocking=False):
+            return False
+        try:
+            parts = len(self.flags)
+            edges = [rows * i // parts for i in range(parts + 1)]
+            claim = itertools.count()
+            self.task = (fn, args, edges, claim)
+            self.error = None
+            flags = self.flags
+            flags[1:] = 0
+            flags[0] += 1  # after the task and the counts: the workers read them next
+            awake = not self.sleepers
+            if not awake:
+                with self.cond:
+                    self.cond.notify_all()
+            mine = 0
+            try:
+                for i in claim:
+                    if i >= parts:
+                        break
+                    mine += 1
+                    fn(edges[i], edges[i + 1], *args)
+            finally:
+                theirs = parts - mine
+                if theirs and not self.jm.spin_until_sum(flags, 1, theirs, self.WAIT_SPIN):
+                    import time
+                    while flags[1:].sum() < theirs:
+                        time.sleep(2e-5)
+            # No polling worker took a block, several times running: the other cores are
+            # busy (other jobs). Waking the workers then only costs; the next tasks run
+            # alone. (A sleeping worker may just be slow to wake: no evidence.)
+            if awake:
+                self.misses = self.misses + 1 if theirs == 0 else 0
+            if self.misses >= self.MISSES:
+                self.misses, self.skip = 0, self.SKIP
+            if self.error is not None:
+                err, self.error = self.error, None
+                raise err
+            return True
+        finally:
+            self.task = None
+            self.busy.release()
+
+
+_TEAM: list = []  # [_Team] of :func:`_in_parallel`, made on first use
+
+
 def _in_parallel(fn, rows: int, *args) -> None:
-    """``fn(r0, r1, *args)`` over row blocks of ``[0, rows)``, one per core: the calling
-    thread takes the first, this module's worker threads the others (the compiled kernels and
-    numpy's BLAS release the GIL). Their workers sleep when idle, unlike OpenBLAS's or an
-    OpenMP team's, which spin after each call and took the other core from whichever library
-    ran next (a ResNet-18 batch-8 forward measured 505 ms against 265 ms with numba's
-    OpenMP layer and OpenBLAS's threads side by side). Results do not depend on the split:
-    rows are independent."""
+    """``fn(r0, r1, *args)`` over row blocks of ``[0, rows)``, one per core, on the calling
+    thread and the kernels' workers (:class:`_Team`; the compiled kernels and numpy's BLAS
+    release the GIL). Results do not depend on the split: rows are independent."""
     parts = min(THREADS, rows)
     if parts <= 1:
         fn(0, rows, *args)
         return
-    if not _POOL or _POOL[0] != os.getpid():
+    team = _TEAM[0] if _TEAM else None
+    if team is None or team.pid != os.getpid():
         # A forked child (a data-loading worker) has none of its parent's threads.
-        from concurrent.futures import ThreadPoolExecutor
-        _POOL[:] = [os.getpid(), ThreadPoolExecutor(THREADS - 1,
-                                                     thread_name_prefix="mxlite-kernel")]
-    edges = [rows * i // parts for i in range(parts + 1)]
-    futures = [_POOL[1].submit(fn, lo, hi, *args) for lo, hi in zip(edges[1:-1], edges[2:])]
-    try:
-        fn(0, edges[1], *args)
-    finally:
-        for fut in futures:
-            fut.result()
+        jm = _JIT[0] or _load_jit()
+        team = _Team(jm, THREADS - 1) if jm else None
+        _TEAM[:] = [team] if team is not None else []
+    if team is None or not team.run(fn, rows, *args):
+        fn(0, rows, *args)
 
 
 def _run_rows(fn, rows: int, work: int, *args) -> None:
@@ -136,6 +252,46 @@ def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if macs < SMALL_GEMM_MACS:
         return _gemm_one_thread(a, b)
     return np.matmul(a, b)
+
+
+# Products of this many multiply-adds or more, with their epilogue, run as row blocks on the
+# kernels' threads (:func:`gemm_epilogue`). Lower than ``SPLIT_GEMM_MACS``: the epilogue's
+# pass is split too, and runs on rows still in cache.
+FUSED_GEMM_MACS = 1 << 22
+
+
+def _gemm_epilogue_rows(r0: int, r1: int, a: np.ndarray, b: np.ndarray, out: np.ndarray,
+                        kern, *epi) -> None:
+    _gemm_one_thread(a[r0:r1], b, out[r0:r1])
+    if kern is not None:
+        kern(r0, r1, out, *epi)
+
+
+def gemm_epilogue(a: np.ndarray, b: np.ndarray, scale=None, bias=None, act=None,
+                  along_rows: bool = True) -> np.ndarray:
+    """``_epilogue(gemm(a, b), scale, bias, act, along_rows)``. With the compiled kernels on,
+    a 2-D product of ``FUSED_GEMM_MACS`` or more runs as row blocks on the kernels' threads,
+    each block's epilogue right after its GEMM while the block is in cache: one wake-up of
+    the workers instead of two."""
+    jm = jit()
+    m, k = a.shape
+    n = b.shape[-1]
+    if (jm is None or _LOCAL_THREADS is None or THREADS < 2 or b.ndim != 2
+            or m < 2 * THREADS or m * k * n < FUSED_GEMM_MACS
+            or not jm.dtype_ok(a, b, *(v for v in (scale, bias) if v is not None))):
+        return _epilogue(gemm(a, b), scale, bias, act, along_rows)
+    out = np.empty((m, n), a.dtype)
+    if scale is None and bias is None and act is None:
+        _in_parallel(_gemm_epilogue_rows, m, a, b, out, None)
+        return out
+    dummy = np.zeros(1, a.dtype)
+    lo, hi = act if act is not None else (0.0, 0.0)
+    _in_parallel(_gemm_epilogue_rows, m, a, b, out,
+                 jm.epilogue_rows if along_rows else jm.epilogue_cols,
+                 dummy if scale is None else scale, dummy if bias is None else bias,
+                 a.dtype.type(lo), a.dtype.type(hi), scale is not None, bias is not None,
+                 act is not None)
+    return out
 
 
 def _bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -216,9 +372,20 @@ def _epilogue(y: np.ndarray, scale, bias, act, along_rows: bool = True) -> np.nd
     return y
 
 
+def _to_last(x: np.ndarray) -> np.ndarray:
+    """(N, C, *S) seen as (N, *S, C), a view (``np.moveaxis(x, 1, -1)`` without its
+    per-call axis normalisation, which was a measurable part of a small layer's time)."""
+    return x.transpose(0, *range(2, x.ndim), 1)
+
+
+def _to_first(y: np.ndarray) -> np.ndarray:
+    """(N, *S, C) seen as (N, C, *S), a view."""
+    return y.transpose(0, y.ndim - 1, *range(1, y.ndim - 1))
+
+
 def _channels_last(x: np.ndarray) -> np.ndarray:
     """(N, C, *S) -> C-contiguous (N, *S, C), without a copy when it lies so already."""
-    return np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    return np.ascontiguousarray(_to_last(x))
 
 
 # -------------------------------------------------------------------------- sizes
@@ -247,12 +414,12 @@ def _pad_channels_last(x: np.ndarray, pad: Ints, after: Ints | None = None,
     in memory and needs no padding."""
     after = pad if after is None else after
     if not any(pad) and not any(after):
-        return np.ascontiguousarray(np.moveaxis(x, 1, -1))
+        return _channels_last(x)
     n, c, *spatial = x.shape
     shape = (n, *(s + b + a for s, b, a in zip(spatial, pad, after)), c)
     out = np.zeros(shape, x.dtype) if fill == 0 else np.full(shape, fill, x.dtype)
     inner = tuple(slice(p, p + s) for s, p in zip(spatial, pad))
-    out[(slice(None), *inner, slice(None))] = np.moveaxis(x, 1, -1)
+    out[(slice(None), *inner, slice(None))] = _to_last(x)
     return out
 
 
@@ -299,13 +466,17 @@ def _im2col(x: np.ndarray, kernel: Ints, stride: Ints, pad: Ints, dilate: Ints
     out = tuple(conv_out_size(s, k, st, p, d)
                 for s, k, st, p, d in zip(spatial, kernel, stride, pad, dilate))
     jm = jit()
-    # Few channels copy a few values per tap, where numpy's strided copy is faster.
-    if (jm is not None and len(kernel) == 2 and x.shape[1] >= 16 and jm.dtype_ok(x)
-            and prod(out) > 0):
-        cols = np.empty((x.shape[0] * prod(out), prod(kernel) * x.shape[1]), x.dtype)
-        _run_rows(jm.im2col2d, x.shape[0] * out[0], cols.size, _channels_last(x), cols,
-                  *kernel, *stride, *pad, *dilate)
-        return cols, out
+    if jm is not None and len(kernel) == 2 and jm.dtype_ok(x) and prod(out) > 0:
+        # Few channels copy a few values per tap, where numpy's strided copy is faster, but
+        # from channel-first memory (a network's input image) the compiled gather reads it
+        # as it lies: a channels-last copy of a 3x224x224 image alone took 0.18 ms.
+        first = x.shape[1] < 16 and x.flags.c_contiguous
+        if x.shape[1] >= 16 or first:
+            cols = np.empty((x.shape[0] * prod(out), prod(kernel) * x.shape[1]), x.dtype)
+            _run_rows(jm.im2col2d_first if first else jm.im2col2d, x.shape[0] * out[0],
+                      cols.size, x if first else _channels_last(x), cols, *kernel, *stride,
+                      *pad, *dilate)
+            return cols, out
     xp = _pad_channels_last(x, pad)
     cols = _windows_cl(xp, out, kernel, stride, dilate)
     return cols.reshape(x.shape[0] * prod(out), prod(kernel) * x.shape[1]), out
@@ -355,7 +526,7 @@ def _grouped_cols(cols: np.ndarray, kprod: int, groups: int) -> np.ndarray:
 
 
 def _to_channel_first(y2d: np.ndarray, n: int, out: Ints) -> np.ndarray:
-    return np.moveaxis(y2d.reshape(n, *out, y2d.shape[-1]), -1, 1)
+    return _to_first(y2d.reshape(n, *out, y2d.shape[-1]))
 
 
 # -------------------------------------------------------------------------- convolution
@@ -379,15 +550,15 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Int
     f, cg, *kernel = w.shape
     kernel = tuple(kernel)
     if groups > 1 and cg == 1 and f == c:
-        return np.moveaxis(_depthwise(x, w, stride, pad, dilate, scale, b, act), -1, 1)
+        return _to_first(_depthwise(x, w, stride, pad, dilate, scale, b, act))
     if groups == 1:
-        if _small_output(x, w, stride, pad, dilate):
+        if _small_output(x, w, stride, pad, dilate) and not _pointwise_rows(x, w, stride, pad):
             return _conv_filters_first(x, w, b, stride, pad, dilate, scale, act)
-        y2d, out, scale = _gemm_conv(x, w, stride, pad, dilate, scale)
-    else:
-        cols, out = _im2col(x, kernel, stride, pad, dilate)
-        y2d = gemm(_grouped_cols(cols, prod(kernel), groups), _weight_matrix(w, groups))
-        y2d = y2d.transpose(1, 0, 2).reshape(cols.shape[0], f)
+        cols, wt, out, scale = _gemm_conv(x, w, stride, pad, dilate, scale)
+        return _to_channel_first(gemm_epilogue(cols, wt, scale, b, act), n, out)
+    cols, out = _im2col(x, kernel, stride, pad, dilate)
+    y2d = gemm(_grouped_cols(cols, prod(kernel), groups), _weight_matrix(w, groups))
+    y2d = y2d.transpose(1, 0, 2).reshape(cols.shape[0], f)
     _epilogue(y2d, scale, b, act)
     return _to_channel_first(y2d, n, out)
 
@@ -400,6 +571,15 @@ def _out_shape(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: In
 def _small_output(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: Ints) -> bool:
     # Fewer output pixels than ~1.6x the filters: the weights are the big GEMM operand.
     return x.shape[0] * prod(_out_shape(x, w, stride, pad, dilate)) * 5 < w.shape[0] * 8
+
+
+def _pointwise_rows(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints) -> bool:
+    # A 1x1 convolution needs no weight re-layout either way; from 128 output pixels on,
+    # BLAS runs (pixels, C) @ (C, F) within 10% of the filters-first product, and its
+    # channels-last output spares the next depthwise layer a transposing copy (MobileNet V2's
+    # 14x14 layers: 26-67 us a copy against 8-16 us of GEMM).
+    return (w.shape[2:] == (1,) * (w.ndim - 2) and not any(pad)
+            and all(st == 1 for st in stride) and x.size // x.shape[1] >= 128)
 
 
 def _conv_filters_first(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Ints,
@@ -416,45 +596,51 @@ def _conv_filters_first(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stri
     n, c, *spatial = x.shape
     f, kernel = w.shape[0], tuple(w.shape[2:])
     out = _out_shape(x, w, stride, pad, dilate)
-    xp = np.zeros((c, n, *(sz + 2 * p for sz, p in zip(spatial, pad))), dtype=x.dtype)
-    xp[(slice(None), slice(None), *(slice(p, p + sz) for sz, p in zip(spatial, pad)))] = \
-        x.swapaxes(0, 1)
-    sc, sn, *ss = xp.strides
-    view = as_strided(xp, (c, *kernel, n, *out),
-                      (sc, *(st * d for st, d in zip(ss, dilate)), sn,
-                       *(st * s for st, s in zip(ss, stride))), writeable=False)
-    cols = np.ascontiguousarray(view).reshape(c * prod(kernel), n * prod(out))
+    if prod(kernel) == 1 and not any(pad) and all(st == 1 for st in stride):
+        # The input itself, (C, N*S): a view at batch 1 in either memory order (BLAS reads
+        # channels-last memory as a transposed matrix), which saves two copies.
+        cols = x.swapaxes(0, 1).reshape(c, -1)
+    else:
+        xp = np.zeros((c, n, *(sz + 2 * p for sz, p in zip(spatial, pad))), dtype=x.dtype)
+        xp[(slice(None), slice(None), *(slice(p, p + sz) for sz, p in zip(spatial, pad)))] = \
+            x.swapaxes(0, 1)
+        sc, sn, *ss = xp.strides
+        view = as_strided(xp, (c, *kernel, n, *out),
+                          (sc, *(st * d for st, d in zip(ss, dilate)), sn,
+                           *(st * s for st, s in zip(ss, stride))), writeable=False)
+        cols = np.ascontiguousarray(view).reshape(c * prod(kernel), n * prod(out))
     wm = w.reshape(f, -1)
     if scale is not None and wm.size < cols.shape[1] * f:
         wm = wm * scale[:, None]
         scale = None
-    y = _epilogue(gemm(wm, cols), scale, b, act, along_rows=False)
+    y = gemm_epilogue(wm, cols, scale, b, act, along_rows=False)
     return y.reshape(f, n, *out).swapaxes(0, 1)
 
 
 def _gemm_conv(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: Ints,
-               scale: np.ndarray | None) -> tuple[np.ndarray, Ints, np.ndarray | None]:
-    """An ungrouped convolution as one GEMM over a channels-last im2col: (N*prod(out), F),
-    ``out``, and the part of ``scale`` still to apply to it (None when it went into the
-    weights). The weights are re-laid out as (K*C, F) to meet it (cheap: this route is
-    taken where the output is the bigger operand); the scale rides in that fresh copy or on
-    the output, whichever is smaller. A 1x1 convolution is the channels-last data
-    (sub-sampled by the stride) times the weights as they lie.
+               scale: np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray, Ints, np.ndarray | None]:
+    """An ungrouped convolution as one GEMM over a channels-last im2col: its operands
+    ``cols`` (N*prod(out), K*C) and weights (K*C, F), ``out``, and the part of ``scale``
+    still to apply to the product (None when it went into the weights). The weights are
+    re-laid out as (K*C, F) to meet it (cheap: this route is taken where the output is the
+    bigger operand); the scale rides in that fresh copy or on the output, whichever is
+    smaller. A 1x1 convolution is the channels-last data (sub-sampled by the stride) times
+    the weights as they lie.
     """
     n, c = x.shape[:2]
     f, kernel = w.shape[0], tuple(w.shape[2:])
     out = _out_shape(x, w, stride, pad, dilate)
     m = n * prod(out)
     if prod(kernel) == 1 and not any(pad):
-        xcl = np.moveaxis(x, 1, -1)
+        xcl = _to_last(x)
         if any(st != 1 for st in stride):
             xcl = xcl[(slice(None), *(slice(0, (o - 1) * st + 1, st)
                                       for o, st in zip(out, stride)), slice(None))]
-        cols = np.ascontiguousarray(xcl).reshape(m, c)
-        wt = w.reshape(f, c).T
-        if scale is not None and wt.size * 4 < m * f:
-            wt = wt * scale
-            scale = None
+        # A view where it can be (batch 1, either memory order): BLAS reads a transposed
+        # matrix as it lies.
+        cols = xcl.reshape(m, c)
+        wt, scale = _pointwise_weights(w, scale, m)
     else:
         cols, _ = _im2col(x, kernel, stride, pad, dilate)
         wt = _weight_matrix(w, 1)[0]
@@ -464,7 +650,101 @@ def _gemm_conv(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: In
             else:
                 wt *= scale  # a fresh copy: the scale goes into it for free
             scale = None
-    return gemm(cols, wt), out, scale
+    return cols, wt, out, scale
+
+
+def _pointwise_weights(w: np.ndarray, scale: np.ndarray | None, m: int
+                       ) -> tuple[np.ndarray, np.ndarray | None]:
+    """A 1x1 convolution's weights (F, C, 1...) as the (C, F) GEMM operand, a view, and the
+    part of ``scale`` left for the product of ``m`` rows: it goes into a scaled copy of the
+    weights when they are under a quarter of the product's size."""
+    f = w.shape[0]
+    wt = w.reshape(f, -1).T
+    if scale is not None and wt.size * 4 < m * f:
+        return wt * scale, None
+    return wt, scale
+
+
+def _depthwise_kernel_args(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints,
+                           dilate: Ints, scale, b, act, out: Ints, y: np.ndarray) -> tuple:
+    """The arguments after ``(r0, r1)`` of ``_jit.depthwise2d`` writing the channels-last
+    output ``y`` (N, *out, C)."""
+    n, c, *spatial = x.shape
+    dt = y.dtype
+    lo, hi = act if act is not None else (0.0, 0.0)
+    dummy = np.zeros(1, dt)
+    # Weights tiled along the output row are faster for few channels (32: 0.48 against
+    # 0.59 ms single-threaded), a loop over each pixel's channels for many (576: 0.11
+    # against 0.12 ms).
+    return (_channels_last(x).reshape(n * spatial[0], -1), w.reshape(c, *w.shape[2:]),
+            dummy if scale is None else scale, dummy if b is None else b,
+            y.reshape(n * out[0], -1), out[0], c, *stride, *pad, *dilate, dt.type(lo),
+            dt.type(hi), scale is not None, b is not None, act is not None,
+            stride[-1] == 1 and c < 192)
+
+
+def _depthwise_ok(jm, x: np.ndarray, w: np.ndarray, scale, b, out: Ints) -> bool:
+    """Whether the compiled depthwise kernel takes this convolution."""
+    return (jm is not None and len(out) == 2 and prod(out) > 0 and w.dtype == x.dtype
+            and jm.dtype_ok(x, *(v for v in (b, scale) if v is not None)))
+
+
+def _dw_pw_rows(r0: int, r1: int, jm, dw_args: tuple, y2d: np.ndarray, wt: np.ndarray,
+                z: np.ndarray, ow: int, epi: tuple | None) -> None:
+    # Depthwise output rows [r0, r1), then the pointwise GEMM of just their pixels while
+    # they are in cache, then its epilogue.
+    jm.depthwise2d(r0, r1, *dw_args)
+    p0, p1 = r0 * ow, r1 * ow
+    _gemm_one_thread(y2d[p0:p1], wt, z[p0:p1])
+    if epi is not None:
+        jm.epilogue_rows(p0, p1, z, *epi)
+
+
+def depthwise_pointwise(x: np.ndarray, wd: np.ndarray, stride: Ints, pad: Ints,
+                        dilate: Ints, groups: int, sd, bd, actd, wp: np.ndarray, sp, bp,
+                        actp) -> np.ndarray:
+    """``conv_forward(conv_forward(x, wd, bd, stride, pad, dilate, groups, sd, actd), wp, bp,
+    (1,) * k, (0,) * k, (1,) * k, 1, sp, actp)``: a depthwise convolution and the 1x1
+    convolution that alone reads it (MobileNet's inverted residual blocks), the executor's
+    fused step.
+
+    With the compiled kernels, each thread computes a block of the depthwise output's rows
+    and at once the pointwise GEMM and epilogue of those pixels, while they are in cache:
+    one task on the kernels' threads instead of two, no trip of the intermediate through
+    memory. The same kernels and operand layouts as the two calls, so the same values;
+    anything else (numpy path, another shape) is the two calls."""
+    n, c = x.shape[:2]
+    f = wp.shape[0]
+    jm = jit()
+    out = _out_shape(x, wd, stride, pad, dilate)
+    k = len(out)
+    fused = (jm is not None and THREADS > 1 and groups == c and wd.shape[:2] == (c, 1)
+             and wp.shape[1:] == (c, *(1,) * k) and _depthwise_ok(jm, x, wd, sd, bd, out)
+             and jm.dtype_ok(x, wp, *(v for v in (sp, bp) if v is not None)))
+    if fused:
+        y = np.empty((n, *out, c), x.dtype)
+        yv = _to_first(y)
+        ones, zeros = (1,) * k, (0,) * k
+        # Only where conv_forward takes the pixel-rows route for the 1x1 convolution.
+        fused = not (_small_output(yv, wp, ones, zeros, ones)
+                     and not _pointwise_rows(yv, wp, ones, zeros))
+    if not fused:
+        yv = conv_forward(x, wd, bd, stride, pad, dilate, groups, sd, actd)
+        ones = (1,) * k
+        return conv_forward(yv, wp, bp, ones, (0,) * k, ones, 1, sp, actp)
+    m = n * prod(out)
+    wt, sp = _pointwise_weights(wp, sp, m)
+    z = np.empty((m, f), x.dtype)
+    epi = None
+    if sp is not None or bp is not None or actp is not None:
+        dummy = np.zeros(1, x.dtype)
+        lo, hi = actp if actp is not None else (0.0, 0.0)
+        epi = (dummy if sp is None else sp, dummy if bp is None else bp, x.dtype.type(lo),
+               x.dtype.type(hi), sp is not None, bp is not None, actp is not None)
+    dw_args = _depthwise_kernel_args(x, wd, stride, pad, dilate, sd, bd, actd, out, y)
+    _run_rows(_dw_pw_rows, n * out[0], y.size * prod(wd.shape[2:]) + m * c * f, jm, dw_args,
+              y.reshape(m, c), wt, z, out[-1], epi)
+    return _to_channel_first(z, n, out)
 
 
 def _depthwise(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: Ints,
@@ -484,21 +764,15 @@ def _depthwise(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: In
     out = tuple(conv_out_size(s, k, st, p, d)
                 for s, k, st, p, d in zip(spatial, kernel, stride, pad, dilate))
     dt = np.result_type(x, w)
+    jm = jit()
+    if _depthwise_ok(jm, x, w, scale, b, out):
+        y = np.empty((n, *out, c), dt)
+        _run_rows(jm.depthwise2d, n * out[0], y.size * prod(kernel),
+                  *_depthwise_kernel_args(x, w, stride, pad, dilate, scale, b, act, out, y))
+        return y
     wk = np.ascontiguousarray(w.reshape(c, prod(kernel)).T, dt)  # (taps, C)
     if scale is not None:
         wk *= scale
-    jm = jit()
-    if (jm is not None and len(kernel) == 2 and prod(out) > 0
-            and jm.dtype_ok(x, wk, *(v for v in (b,) if v is not None))):
-        y = np.empty((n, *out, c), dt)
-        lo, hi = act if act is not None else (0.0, 0.0)
-        wrow = (np.tile(wk, (1, out[-1])).reshape(*kernel, -1) if stride[-1] == 1
-                else np.zeros((*kernel, 0), dt))
-        _run_rows(jm.depthwise2d, n * out[0], y.size * prod(kernel),
-                  _channels_last(x).reshape(n * spatial[0], -1), wk.reshape(*kernel, c), wrow,
-                  np.zeros(c, dt) if b is None else b, y.reshape(n * out[0], -1), out[0], c,
-                  *stride, *pad, *dilate, dt.type(lo), dt.type(hi), act is not None)
-        return y
     xp = _pad_channels_last(x, pad)
     wrow = np.tile(wk, (1, out[-1]))  # (taps, out[-1] * C)
     y = tmp = None
@@ -677,7 +951,7 @@ def pool_forward(x: np.ndarray, pool_type: str, kernel: Ints, stride: Ints, pad:
         y = np.empty((x.shape[0], *out, x.shape[1]), x.dtype)
         _run_rows(jm.maxpool2d, x.shape[0] * out[0], y.size * prod(kernel), _channels_last(x),
                   y, *kernel, *stride, *before, x.dtype.type(fill))
-        return np.moveaxis(y, -1, 1)
+        return _to_first(y)
     xp = _pad_channels_last(x, before, after, fill)
     y = None
     for win in _row_windows(xp, out, kernel, stride, (1,) * len(kernel)):
@@ -695,7 +969,7 @@ def pool_forward(x: np.ndarray, pool_type: str, kernel: Ints, stride: Ints, pad:
     elif pool_type == "lp" and p_value != 1:
         y = np.sqrt(y) if p_value == 2 else np.cbrt(y) if p_value == 3 else (
             np.sign(y) * np.abs(y) ** (1.0 / p_value))
-    return np.moveaxis(y, -1, 1)
+    return _to_first(y)
 
 
 def pool_backward(dy: np.ndarray, x: np.ndarray, y: np.ndarray, pool_type: str,

@@ -270,7 +270,8 @@ def _conv_forward(attrs, inputs, ctx):
 
 
 def conv_batchnorm_inference(conv: Attrs, bn: Attrs, inputs: list,
-                             act: tuple | None = None) -> np.ndarray:
+                             act: tuple | None = None, geometry: tuple | None = None
+                             ) -> np.ndarray:
     """``BatchNorm(Convolution(x, w, b))`` in inference as one convolution (the executor's
     folded step for a channel-first convolution read only by a BatchNorm on axis 1).
 
@@ -280,23 +281,64 @@ def conv_batchnorm_inference(conv: Attrs, bn: Attrs, inputs: list,
     the convolution's bias, is its bias. Computed from the current arrays on every call, so
     weights and statistics changed in place are always seen. ``act = (lo, hi)`` clips the
     result in the same step (a fused ReLU or ``clip``, see :func:`fused_clip_bounds`).
+    ``geometry`` is :func:`_conv_geometry` of ``conv`` when the caller keeps it.
     """
     n_conv = 2 if conv.no_bias else 3
     x, w = inputs[0], inputs[1]
-    gamma, beta, mean, var = inputs[n_conv:n_conv + 4]
-    _, stride, pad, dilate = _conv_geometry(conv)
+    _, stride, pad, dilate = geometry or _conv_geometry(conv)
     xa, wa = _acc(x), _acc(w)
-    dt = wa.dtype
+    scale, shift = _batchnorm_fold(bn, inputs[n_conv:n_conv + 4],
+                                   _acc(inputs[2]) if n_conv == 3 else None, wa.dtype)
+    y = _window.conv_forward(xa, wa, shift, stride, pad, dilate, conv.num_group, scale=scale,
+                             act=act)
+    return y.astype(x.dtype, copy=False)
+
+
+def depthwise_pointwise_inference(dw: Attrs, dw_bn: Attrs, dw_inputs: list,
+                                  dw_act: tuple | None, dw_geometry: tuple, pw: Attrs,
+                                  pw_bn: Attrs, pw_inputs: list, pw_act: tuple | None
+                                  ) -> np.ndarray:
+    """Two :func:`conv_batchnorm_inference` steps in one: a depthwise convolution's and that
+    of the 1x1 convolution reading only its output (the executor's fused step).
+    ``pw_inputs`` are the second's inputs without its data. Float32 and float64 only: a
+    float16 network rounds the intermediate to float16 between the two, which the caller
+    keeps as two steps."""
+    nd = 2 if dw.no_bias else 3
+    x, wd = dw_inputs[0], dw_inputs[1]
+    _, stride, pad, dilate = dw_geometry
+    sd, bd = _batchnorm_fold(dw_bn, dw_inputs[nd:nd + 4],
+                             dw_inputs[2] if nd == 3 else None, wd.dtype)
+    npw = 1 if pw.no_bias else 2
+    wp = pw_inputs[0]
+    sp, bp = _batchnorm_fold(pw_bn, pw_inputs[npw:npw + 4],
+                             pw_inputs[1] if npw == 2 else None, wp.dtype)
+    return _window.depthwise_pointwise(x, wd, stride, pad, dilate, dw.num_group, sd, bd,
+                                       dw_act, wp, sp, bp, pw_act)
+
+
+def _batchnorm_fold(bn: Attrs, stats: list, bias: np.ndarray | None, dt: np.dtype
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Inference BatchNorm as ``(scale, shift)`` in ``dt`` from gamma, beta, moving mean and
+    variance (``stats``), the shift taking a preceding convolution's ``bias`` along; one
+    compiled pass where the kernels are on (a dozen small numpy calls otherwise, per layer
+    and forward)."""
+    gamma, beta, mean, var = stats
+    jm = _window.jit()
+    if jm is not None and var.dtype == dt and jm.dtype_ok(
+            var, gamma, beta, mean, var if bias is None else bias):
+        scale, shift = np.empty(var.shape, dt), np.empty(var.shape, dt)
+        jm.batchnorm_fold(var, gamma, beta, mean, beta if bias is None else bias,
+                          dt.type(bn.eps), dt.type(1), not bn.fix_gamma, bias is not None,
+                          scale, shift)
+        return scale, shift
     scale = np.sqrt(var.astype(dt, copy=False) + dt.type(bn.eps))
     np.reciprocal(scale, out=scale)
     if not bn.fix_gamma:
         scale *= gamma
     shift = beta - mean * scale
-    if n_conv == 3:
-        shift += _acc(inputs[2]) * scale
-    y = _window.conv_forward(xa, wa, shift.astype(dt, copy=False), stride, pad, dilate,
-                             conv.num_group, scale=scale, act=act)
-    return y.astype(x.dtype, copy=False)
+    if bias is not None:
+        shift += bias * scale
+    return scale, shift.astype(dt, copy=False)
 
 
 def fused_clip_bounds(op_name: str, attrs: Attrs, dtype: np.dtype) -> tuple | None:
