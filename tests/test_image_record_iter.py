@@ -63,8 +63,9 @@ def test_batches_equal_mxnets(name):
 def test_mxnet_aliases_and_iteration_protocol():
     it = mx.io.ImageRecordIter(path_imgrec=str(ROOT / "small.rec"), data_shape=(3, 16, 16),
                                batch_size=4, preprocess_threads=2)
-    assert it.iter_next() and it.getdata()[0].shape == (4, 3, 16, 16) and it.getpad() == 0
-    assert it.getlabel()[0].asnumpy().tolist() == [0, 1, 2, 3]
+    # getdata() / getlabel() give the arrays themselves, as MXNet's C++ iterators do
+    assert it.iter_next() and it.getdata().shape == (4, 3, 16, 16) and it.getpad() == 0
+    assert it.getlabel().asnumpy().tolist() == [0, 1, 2, 3]
     it.reset()  # in the middle of an epoch: back to the start
     assert next(iter(it)).label[0].asnumpy().tolist() == [0, 1, 2, 3]
     assert isinstance(it, mx.io.DataIter)

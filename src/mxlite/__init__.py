@@ -38,6 +38,7 @@ from . import (
     util,
     visualization,
 )
+from . import image as img  # MXNet's alias
 from . import initializer as init
 from . import kvstore as kv
 from . import module as mod

@@ -124,11 +124,13 @@ class _BatchIter(DataIter):
             return self._batch
         raise StopIteration
 
-    def getdata(self) -> list[NDArray]:
-        return self._batch.data
+    # MXNet's C++ iterators (MXDataIter) answer getdata() / getlabel() with the one array
+    # itself, not a list as Python DataIters do; the batches from next() hold lists.
+    def getdata(self) -> NDArray:
+        return self._batch.data[0]
 
-    def getlabel(self) -> list[NDArray]:
-        return self._batch.label
+    def getlabel(self) -> NDArray:
+        return self._batch.label[0]
 
     def getpad(self) -> int:
         return self._batch.pad

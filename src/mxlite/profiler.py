@@ -91,6 +91,9 @@ def set_state(state: str = "stop", profile_process: str = "worker") -> None:
     if state not in ("run", "stop"):
         raise MXNetError(f"profiler.set_state: state must be 'run' or 'stop', not {state!r}")
     _state["running"] = state == "run"
+    # MXNet's SetState un-pauses on 'run' (and pauses on 'stop'), so a pause() left over
+    # from an earlier session does not silence the next one
+    _state["paused"] = state != "run"
     _refresh()
 
 
@@ -204,7 +207,10 @@ def dumps(reset: bool = False, format: str = "table", sort_by: str = "total",
                                      "Min": round(r[3], 4), "Max": round(r[4], 4),
                                      "Avg": round(r[5], 4)} for r in rows(cat)}
                         for cat in sorted(table)},
-               "Unit": {"Time": "ms"}}
+               # MXNet's memory rows come from its storage pools ("Device Storage",
+               # "Pool Memory"), which mxlite does not have; the section is always there.
+               "Memory": {},
+               "Unit": {"Time": "ms", "Memory": "kB"}}
         return json.dumps(doc, indent=4)
     lines = ["", "Profile Statistics:", "\tNote the difference in units for different entries."]
     for cat in sorted(table):
@@ -279,10 +285,11 @@ class Task(_Range):
 
 
 class Frame(_Range):
-    """A range of work in ``domain`` (frames of a loop, say)."""
+    """A range of work in ``domain`` (frames of a loop, say); MXNet files frames under the
+    category ``"<domain>,frame"``."""
 
     def __init__(self, domain: Domain, name: str):
-        super().__init__(domain.name, name)
+        super().__init__(f"{domain.name},frame", name)
         self.domain = domain
 
 
@@ -290,7 +297,7 @@ class Event(_Range):
     """A range of work outside any domain."""
 
     def __init__(self, name: str):
-        super().__init__("Event", name)
+        super().__init__("event", name)  # MXNet's category for events, in trace and tables
 
 
 class Counter:

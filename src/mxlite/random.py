@@ -28,7 +28,9 @@ def seed(seed_state: int, ctx: Any = "all") -> None:
         from .base import MXNetError
 
         raise MXNetError(f"seed_state must be an int, got {type(seed_state).__name__}")
-    _generator = np.random.default_rng(int(seed_state))
+    # MXNet passes the seed as a C int, so any Python int is taken modulo 2**32 (negative
+    # seeds included).
+    _generator = np.random.default_rng(int(seed_state) & 0xFFFFFFFF)
 
 
 def generator() -> np.random.Generator:

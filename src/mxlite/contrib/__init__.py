@@ -1,5 +1,6 @@
-"""``mx.contrib``: MXNet's contributed APIs that mxlite carries (``mx.contrib.onnx``)."""
+"""``mx.contrib``: MXNet's contributed APIs that mxlite carries (``mx.contrib.onnx``,
+``mx.contrib.autograd``)."""
 
-from . import onnx
+from . import autograd, onnx
 
-__all__ = ["onnx"]
+__all__ = ["autograd", "onnx"]

@@ -764,11 +764,12 @@ class _RecordIterBase(DataIter):
             return False
         return True
 
-    def getdata(self) -> list[NDArray] | None:
-        return None if self._batch is None else self._batch.data
+    # As MXNet's C++ iterators (MXDataIter): the one array itself, not a list.
+    def getdata(self) -> NDArray | None:
+        return None if self._batch is None else self._batch.data[0]
 
-    def getlabel(self) -> list[NDArray] | None:
-        return None if self._batch is None else self._batch.label
+    def getlabel(self) -> NDArray | None:
+        return None if self._batch is None else self._batch.label[0]
 
     def getpad(self) -> int | None:
         return None if self._batch is None else self._batch.pad

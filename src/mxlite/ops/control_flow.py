@@ -236,10 +236,8 @@ def _foreach_infer(attrs: Attrs, ins: list, outs: list, kind: str):
         h = v_out[k]
         if h is None:
             continue
-        if shape:
-            if length is None:
-                continue
-            h = (length, *h)
+        if shape:  # an unknown number of steps leaves the leading dim unknown (0), as MXNet
+            h = (length or 0, *h)
         outs[k] = merge(outs[k], h)
     for j in range(ns):
         outs[n_out + j] = merge(outs[n_out + j], v_out[n_out + j])

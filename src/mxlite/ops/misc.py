@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..base import MXNetError
+from ..util import is_np_shape
 from . import tensor as _tensor
 from ._util import (
     BOOL,
@@ -50,6 +51,10 @@ F16 = np.dtype("float16")
 
 
 def _sample_shape(attrs: Attrs, ins: list, outs: list):
+    # Under legacy shape semantics ``shape=()`` is "unknown" (what ``sym.random.randn()``
+    # writes), left for the rest of the graph to infer, as MXNet does.
+    if attrs.shape == () and not is_np_shape():
+        return ins, outs
     assign(attrs, outs, 0, attrs.shape, ["output"])
     return ins, outs
 

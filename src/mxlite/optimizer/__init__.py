@@ -1,5 +1,6 @@
 """Optimizers and the updater (``mx.optimizer``), as MXNet 1.9.1 defines them."""
 
+from . import contrib
 from .optimizer import (
     DCASGD,
     FTML,

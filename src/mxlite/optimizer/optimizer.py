@@ -310,7 +310,16 @@ class Optimizer:
 
     def update_multi_precision(self, index: Any, weight: NDArray, grad: NDArray,
                                state: Any) -> None:
-        """``update``, through the float32 master copy for float16 weights."""
+        """``update``, through the float32 master copy for float16 weights.
+
+        ``index``, ``weight``, ``grad`` and ``state`` may also be lists of the same length
+        (MXNet's aggregated update of several weights in one call); each weight is then
+        updated as on its own.
+        """
+        if isinstance(index, (list, tuple)):
+            for one in zip(index, weight, grad, state, strict=True):
+                self.update_multi_precision(*one)
+            return
         w = _np(weight)
         if (self.multi_precision and w.dtype == np.float16
                 and isinstance(state, (tuple, list))):
@@ -1104,6 +1113,8 @@ def _mxnet_class_names() -> dict[type, tuple[str, str]]:
     for klass in set(Optimizer.opt_registry.values()) | {Optimizer}:
         if klass.__module__ == __name__:
             names[klass] = ("mxnet.optimizer.optimizer", klass.__name__)
+        elif klass.__module__ == __name__.rsplit(".", 1)[0] + ".contrib":
+            names[klass] = ("mxnet.optimizer.contrib", klass.__name__)
     for klass in (lr_scheduler.LRScheduler, lr_scheduler.FactorScheduler,
                   lr_scheduler.MultiFactorScheduler, lr_scheduler.PolyScheduler,
                   lr_scheduler.CosineScheduler):

@@ -192,6 +192,8 @@ def _copy_graph(heads: list[Entry]) -> tuple[list[Entry], dict[Node, Node]]:
 def _unknown_dims(shape: Any) -> bool:
     if not isinstance(shape, tuple):
         return False
+    if not shape:  # legacy semantics: shape () is "unknown" (``randn(data=...)`` says so)
+        return not is_np_shape()
     return any(d < 0 or (d == 0 and not is_np_shape()) for d in shape)
 
 
@@ -371,7 +373,9 @@ def compose_atomic(node: Node, args: list[list[Entry]], kwargs: dict[str, list[E
         else:
             vname = f"{node.name}_{names[i]}" if node.name else names[i]
             ins.append((Node(None, vname, dict(node.attrs)), 0, 0))
-    if matched != len(kwargs):
+    # nnvm matches keywords only when positional arguments leave inputs unfilled, so an
+    # operator without inputs ignores Symbol keywords (``mx.sym.random.randn(data=x)``).
+    if len(args) < n_req and matched != len(kwargs):
         raise _keyword_mismatch(list(kwargs), names[len(args):])
     node.inputs = ins
     update_versions(node)

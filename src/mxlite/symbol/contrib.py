@@ -22,6 +22,12 @@ from . import _graph
 from ._graph import Entry
 from .register import namespace_getattr as _namespace_getattr
 
+
+class ControlFlowAssertionError(MXNetError, AssertionError):
+    """A loop body that does not fit the loop (an unused state, clashing input names): MXNet's
+    ``foreach`` / ``while_loop`` fail an ``assert`` there, so this is also an
+    AssertionError."""
+
 __all__: list[str] = ["foreach", "while_loop", "cond"]
 _getattr, __dir__ = _namespace_getattr(globals(), "_contrib_")
 __getattr__ = _getattr
@@ -156,7 +162,8 @@ def foreach(body: Any, data: Any, init_states: Any, name: str = "foreach") -> tu
         sym_out, out_fmt = _flatten(sym_out, "foreach output")
         sym_states, new_state_fmt = _flatten(sym_states, "foreach loop_vars")
         if new_state_fmt != state_fmt:
-            raise MXNetError("foreach: the input and output loop_vars have different format")
+            raise ControlFlowAssertionError(
+                "foreach: the input and output loop_vars have different format")
         num_out_data = len(sym_out)
         num_states = len(sym_states)
         all_names = sym.Group(sym_out + sym_states).list_inputs()
@@ -170,19 +177,21 @@ def foreach(body: Any, data: Any, init_states: Any, name: str = "foreach") -> tu
     gin = _inputs(g)
     sub_names = g.list_inputs()
     if len(set(sub_names)) != len(sub_names):
-        raise MXNetError(f"foreach: the inputs of the subgraph don't have unique names: "
-                         f"{sub_names}")
+        raise ControlFlowAssertionError(
+            f"foreach: the inputs of the subgraph don't have unique names: {sub_names}")
     data_names = [_uniq_name(s) for s in flat_data]
     state_names = [_uniq_name(s) for s in flat_states]
     ordered = list(flat_data) + list(flat_states)
     in_data_locs, in_state_locs, remain_locs = [], [], []
     for dn in data_names:
         if dn not in sub_names:
-            raise MXNetError("foreach: the data arrays have to be used in the loop body")
+            raise ControlFlowAssertionError(
+                "foreach: the data arrays have to be used in the loop body")
         in_data_locs.append(sub_names.index(dn))
     for sn in state_names:
         if sn not in sub_names:
-            raise MXNetError("foreach: the state arrays have to be used in the loop body")
+            raise ControlFlowAssertionError(
+                "foreach: the state arrays have to be used in the loop body")
         in_state_locs.append(sub_names.index(sn))
     for i, n in enumerate(sub_names):
         if n in cut:
@@ -261,8 +270,8 @@ def while_loop(cond: Any, func: Any, loop_vars: Any, max_iterations: Any = None,
             input_locs, var_locs = [], [-1] * len(flat_vars)
             names = graph.list_inputs()
             if len(set(names)) != len(names):
-                raise MXNetError(f"while_loop: the inputs of the subgraph don't have unique "
-                                 f"names: {names}")
+                raise ControlFlowAssertionError(
+                    f"while_loop: the inputs of the subgraph don't have unique names: {names}")
             for n in names:
                 if n in by_name:
                     s = by_name[n]

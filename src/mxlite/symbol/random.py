@@ -61,7 +61,7 @@ def randn(*shape: int, **kwargs: Any) -> Any:
     """Normal samples of shape ``shape`` given positionally."""
     loc, scale = kwargs.pop("loc", 0), kwargs.pop("scale", 1)
     dtype = kwargs.pop("dtype", None)
-    return _helper("normal", ("loc", "scale"), [loc, scale], shape or None, dtype, kwargs)
+    return _helper("normal", ("loc", "scale"), [loc, scale], shape, dtype, kwargs)
 
 
 def poisson(lam: Any = 1, shape: Any = None, dtype: Any = None, **kwargs: Any) -> Any:
