@@ -207,6 +207,99 @@ def test_fused_gemm_epilogue_matches_numpy(both, along_rows):
         np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
 
 
+EXPAND = [  # (N, C, H, W), expanded channels, filters out, depthwise stride, pad, dilate
+    ((1, 16, 20, 20), 96, 24, (1, 1), (1, 1), (1, 1)),
+    ((1, 16, 23, 21), 96, 24, (2, 2), (1, 1), (1, 1)),
+    ((2, 8, 15, 13), 48, 16, (2, 1), (1, 1), (1, 1)),  # blocks cross images
+    ((1, 24, 12, 12), 200, 32, (1, 1), (1, 1), (1, 1)),  # many channels: untiled taps
+    ((1, 12, 17, 17), 40, 8, (1, 1), (2, 2), (2, 2)),  # dilated
+    ((1, 12, 16, 16), 40, 8, (2, 2), (0, 0), (1, 1)),  # no padding
+    ((1, 32, 14, 14), 64, 400, (2, 2), (1, 1), (1, 1)),  # few pixels: the separate calls
+]
+
+
+@pytest.mark.parametrize("shape,ce,f,stride,pad,dilate", EXPAND)
+@pytest.mark.parametrize("epi", ["all", "some"])
+def test_expand_depthwise_pointwise_matches_numpy(both, shape, ce, f, stride, pad, dilate,
+                                                  epi):
+    # The fused expand -> depthwise -> project step against the numpy path's three calls,
+    # from channel-first and channels-last input.
+    cin = shape[1]
+    we = _rand((ce, cin, 1, 1), 50) * np.float32(0.3)
+    wd = _rand((ce, 1, 3, 3), 51) * np.float32(0.3)
+    wp = _rand((f, ce, 1, 1), 52) * np.float32(0.3)
+    se, sd, sp = (np.abs(_rand((n,), 53 + n)) + np.float32(0.5) for n in (ce, ce, f))
+    be, bd, bp = (_rand((n,), 60 + n) for n in (ce, ce, f))
+    if epi == "some":  # no scale or bias on the expansion, ReLU after the projection
+        se = be = sd = None
+        acts = (RELU6, None, RELU)
+    else:
+        acts = (RELU6, RELU6, None)
+    x_first = _rand(shape, 54)
+    memo: dict = {}  # shared by both layouts and both paths, as an executor step's
+    for x in (x_first, _channels_last_view(x_first)):
+        def run(x=x):
+            return W.expand_depthwise_pointwise(x, we, se, be, acts[0], wd, stride, pad,
+                                                dilate, ce, sd, bd, acts[1], wp, sp, bp,
+                                                acts[2], memo)
+
+        def separate(x=x):
+            ones, zeros = (1, 1), (0, 0)
+            y = W.conv_forward(x, we, be, ones, zeros, ones, 1, se, acts[0])
+            y = W.conv_forward(y, wd, bd, stride, pad, dilate, ce, sd, acts[1])
+            return W.conv_forward(y, wp, bp, ones, zeros, ones, 1, sp, acts[2])
+
+        ref, got = both(run)
+        assert got.shape == ref.shape == separate().shape
+        np.testing.assert_array_equal(ref, separate())  # numpy path: the same three calls
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape,ce", [((1, 24, 20, 20), 96), ((2, 8, 15, 13), 48),
+                                      ((1, 32, 7, 7), 64)])  # the last: separate calls
+def test_expand_depthwise_pointwise_residual(both, shape, ce):
+    # The block's shortcut added to each thread's rows equals the separate add.
+    cin = shape[1]
+    we = _rand((ce, cin, 1, 1), 80) * np.float32(0.3)
+    wd = _rand((ce, 1, 3, 3), 81) * np.float32(0.3)
+    wp = _rand((cin, ce, 1, 1), 82) * np.float32(0.3)
+    se, be, sd, bd, sp, bp = (_rand((n,), 83 + i) for i, n in
+                              enumerate((ce, ce, ce, ce, cin, cin)))
+    x_first = _rand(shape, 84)
+    for x in (x_first, _channels_last_view(x_first)):
+        def run(residual, x=x):
+            return W.expand_depthwise_pointwise(x, we, se, be, RELU6, wd, (1, 1), (1, 1),
+                                                (1, 1), ce, sd, bd, RELU6, wp, sp, bp, None,
+                                                {}, residual)
+
+        ref, got = both(lambda: run(True))
+        plain_ref, plain = both(lambda: run(False))
+        np.testing.assert_array_equal(ref, plain_ref + x)
+        np.testing.assert_array_equal(got, plain + x)
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("stride,tiled", [(2, False), (1, True), (1, False)])
+def test_depthwise_band_matches_whole_rows(stride, tiled):
+    # A band of input and output rows given with their offsets gives the whole kernel's rows.
+    from mxlite.ops import _jit
+    n, h, wd_, c = 2, 11, 9, 40
+    oh, ow = (h - 1) // stride + 1, (wd_ - 1) // stride + 1
+    x = _rand((n * h, wd_ * c), 70)
+    w = _rand((c, 3, 3), 71)
+    scale, bias = _rand((c,), 72), _rand((c,), 73)
+    geo = (oh, c, stride, stride, 1, 1, 1, 1, np.float32(0), np.float32(6))
+    y = np.empty((n * oh, ow * c), np.float32)
+    _jit.depthwise2d(0, n * oh, x, w, scale, bias, y, *geo, True, True, True, tiled)
+    wk, wrow = _jit.taps(w, scale, True, ow, tiled)
+    r0, r1 = oh + 1, oh + 4  # output rows 1-3 of the second image
+    lo, hi = stride - 1, 3 * stride + 2  # the input rows they read
+    yb = np.full((r1 - r0, ow * c), np.nan, np.float32)
+    _jit.depthwise2d_band(r0, r1, x[h + lo:h + hi], h + lo, h, wk, wrow, bias, yb, r0, *geo,
+                          True, True, tiled)
+    np.testing.assert_array_equal(yb, y[r0:r1])
+
+
 @pytest.mark.parametrize("fix_gamma,bias", [(False, True), (True, False)])
 def test_batchnorm_fold_matches_numpy(both, fix_gamma, bias):
     from mxlite.ops import nn
@@ -381,6 +474,32 @@ def test_executor_fused_step_same_either_way(both):
     assert got.shape == (2, 12, 4, 4)
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
     assert got.min() >= 0
+
+
+def test_executor_inverted_residual_block_one_step(both):
+    # expand -> depthwise -> project (MobileNet V2's block) with its residual add: the three
+    # folded convolutions and the add run as one step, with the same outputs either way.
+    data = mx.sym.Variable("data")
+    net = data
+    for i, (cout, act) in enumerate(((48, "clip"), (48, "clip"), (8, None))):
+        net = mx.sym.Convolution(net, num_filter=cout, kernel=(1, 1) if i != 1 else (3, 3),
+                                 pad=(0, 0) if i != 1 else (1, 1),
+                                 num_group=48 if i == 1 else 1, no_bias=True, name=f"c{i}")
+        net = mx.sym.BatchNorm(net, fix_gamma=False, name=f"bn{i}")
+        if act:
+            net = mx.sym.clip(net, a_min=0, a_max=6)
+    net = net + data
+    shape = (1, 8, 16, 16)
+    shapes = dict(zip(net.list_arguments(), net.infer_shape(data=shape)[0]))
+    args = {k: mx.nd.array(_rand(s, i) * np.float32(0.3)) for i, (k, s) in
+            enumerate(shapes.items())}
+    aux = {k: mx.nd.array(np.abs(_rand(s, 40 + i)) + 0.5) for i, (k, s) in
+           enumerate(zip(net.list_auxiliary_states(), net.infer_shape(data=shape)[2]))}
+    exe = net.bind(mx.cpu(), args, aux_states=aux, grad_req="null")
+    assert [st.name for st in exe._plan("infer").steps] == ["Convolution"]
+    ref, got = both(lambda: exe.forward(is_train=False)[0].asnumpy())
+    assert got.shape == shape
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
 
 
 def _run(code: str, **env) -> str:

@@ -14,7 +14,9 @@ convolution with the normalisation folded into its scale and bias, and an activa
 (``Activation``, ``relu``, ``clip``) that is the BatchNorm's only reader joins the same step,
 its own kernel overwriting the convolution's fresh output; a folded depthwise convolution
 whose output only a folded 1x1 convolution reads runs with it as one step (MobileNet's
-blocks: one pass of row blocks over both, see ``ops._window.depthwise_pointwise``). The fold
+blocks: one pass of row blocks over both, see ``ops._window.depthwise_pointwise``), together
+with the folded 1x1 expansion in front when the depthwise layer alone reads it, and with the
+add of the block's input after it (``ops._window.expand_depthwise_pointwise``). The fold
 is recomputed on every forward from the current arrays (one compiled pass per layer), and
 nothing else derived from parameter values is kept between forwards: weights and statistics
 are written in place through many paths (``arr[:] =``, ``copyto``, optimizers on ``_data``,
@@ -187,7 +189,7 @@ class _Plan:
                 st.name = "Convolution"  # the profiler's name: the work is the convolution's
                 st.fused = fused
             steps.append(st)
-        self.steps = _merge_pointwise(steps, self.head_slots) if fold else steps
+        steps = self.steps = _merge_pointwise(steps, self.head_slots) if fold else steps
         if release:
             keep = set(self.head_slots)
             var_slots = {slot[(n, 0)] for n in order if n.op is None}
@@ -303,8 +305,27 @@ def _merge_pointwise(steps: list[_Step], head_slots: list[int]) -> list[_Step]:
                 and prev.run is not None and _is_depthwise(prev.fused[0])
                 and _is_pointwise(st.fused[0]) and st.ins[0] == prev.outs[0]
                 and readers.get(prev.outs[0]) == 1):
-            merged = _Step(st.node, prev.ins + st.ins[1:], st.outs)
-            merged.run = _depthwise_pointwise(prev, st)
+            ex = out[-2] if len(out) > 1 else None
+            if (ex is not None and ex.fused is not None and ex.run is not None
+                    and _is_pointwise(ex.fused[0]) and prev.ins[0] == ex.outs[0]
+                    and readers.get(ex.outs[0]) == 1):
+                merged = _Step(st.node, ex.ins + prev.ins[1:] + st.ins[1:], st.outs)
+                merged.run = _expand_depthwise_pointwise(ex, prev, st)
+                out[-2:] = [merged]
+            else:
+                merged = _Step(st.node, prev.ins + st.ins[1:], st.outs)
+                merged.run = _depthwise_pointwise(prev, st)
+                out[-1] = merged
+            merged.name = "Convolution"
+        elif (prev is not None and st.op.name == "elemwise_add" and prev.run is not None
+              and getattr(prev.run, "block", None) is not None
+              and getattr(prev.run, "residual", True) is False
+              and readers.get(prev.outs[0]) == 1 and len(st.ins) == 2
+              and sorted(st.ins) == sorted((prev.outs[0], prev.ins[0]))):
+            # The block's shortcut: the add of its input joins the step's last epilogue.
+            merged = _Step(st.node, prev.ins, st.outs)
+            merged.run = _expand_depthwise_pointwise(*prev.run.block, add=st,
+                                                     z_first=st.ins[0] == prev.outs[0])
             merged.name = "Convolution"
             out[-1] = merged
         else:
@@ -342,6 +363,54 @@ def _depthwise_pointwise(dw: _Step, pw: _Step) -> Callable:
                                               ins[n_dw:], bp)
         return [z] if pact is not None else [z, None, None]
 
+    return run
+
+
+def _expand_depthwise_pointwise(ex: _Step, dw: _Step, pw: _Step, add: _Step | None = None,
+                                z_first: bool = True) -> Callable:
+    """The step running the folded 1x1 step ``ex``, then ``dw`` and ``pw`` as
+    :func:`_depthwise_pointwise`, all three together where it can (every input float32 or
+    float64 alike, activations that are clips), else one after the other. ``add``: an
+    ``elemwise_add`` of the result and the step's input (the block's shortcut) in the
+    same step, ``z_first`` when the result is its first operand."""
+    steps = (ex, dw, pw)
+    acts = tuple(st.fused[2] for st in steps)
+    runs = tuple(st.run for st in steps)
+    n_ex, n_dw = len(ex.ins), len(dw.ins) - 1
+    geometry = _nn._conv_geometry(dw.fused[0].parsed)
+    bounds_by_dtype: dict = {}
+    memo: dict = {}  # what shapes and dtypes decide (never parameter values)
+
+    def bounds(dt: np.dtype) -> tuple:
+        b = bounds_by_dtype.get(dt)
+        if b is None:
+            b = bounds_by_dtype[dt] = tuple(
+                None if act is None else _nn.fused_clip_bounds(act.op.name, act.parsed, dt)
+                for act in acts)
+        return b
+
+    def run(ins: list, ctx: OpContext) -> list:
+        dt = ins[0].dtype
+        bs = bounds(dt)
+        same = dt in (np.float32, np.float64) and all(a.dtype == dt for a in ins)
+        if not same or any(a is not None and b is None for a, b in zip(acts, bs)):
+            e = runs[0](ins[:n_ex], ctx)[0]
+            y = runs[1]([e, *ins[n_ex:n_ex + n_dw]], ctx)[0]
+            outs = runs[2]([y, *ins[n_ex + n_dw:]], ctx)
+            if add is None:
+                return outs
+            ctx.inplace = (0,) if z_first else (1,)  # the fresh result, never the input
+            pair = [outs[0], ins[0]] if z_first else [ins[0], outs[0]]
+            return add.op.forward(add.attrs, pair, ctx)
+        (ec, eb, _), (dc, db, _), (pc, pb, _) = (st.fused for st in steps)
+        z = _nn.expand_depthwise_pointwise_inference(
+            ec.parsed, eb.parsed, ins[:n_ex], bs[0], dc.parsed, db.parsed,
+            ins[n_ex:n_ex + n_dw], bs[1], geometry, pc.parsed, pb.parsed,
+            ins[n_ex + n_dw:], bs[2], memo, add is not None)
+        return [z] if acts[2] is not None or add is not None else [z, None, None]
+
+    run.block = steps  # type: ignore[attr-defined]  # for the shortcut's merge
+    run.residual = add is not None  # type: ignore[attr-defined]
     return run
 
 

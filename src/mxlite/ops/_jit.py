@@ -39,8 +39,9 @@ import numpy as np
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["depthwise2d", "im2col2d", "im2col2d_first", "maxpool2d", "epilogue_rows",
-           "epilogue_cols", "batchnorm_fold", "spin_while", "spin_until_sum"]
+__all__ = ["depthwise2d", "depthwise2d_band", "taps", "im2col2d", "im2col2d_first",
+           "maxpool2d", "epilogue_rows", "epilogue_cols", "batchnorm_fold", "spin_while",
+           "spin_until_sum"]
 
 
 def _njit(**kw):
@@ -121,20 +122,37 @@ def depthwise2d(r0, r1, x, w, scale, bias, y, oh, c, sh, sw, ph, pw, dh, dw, lo,
     output row over weights tiled along it, faster for few channels; otherwise each output
     pixel loops over its C channels."""
     h = x.shape[0] // (y.shape[0] // oh)
-    wd = x.shape[1] // c
+    wk, wrow = _taps(w, scale, use_scale, y.shape[1] // c, tiled)
+    depthwise2d_band(r0, r1, x, 0, h, wk, wrow, bias, y, 0, oh, c, sh, sw, ph, pw, dh, dw,
+                     lo, hi, use_bias, act, tiled)
+
+
+@_njit(nogil=True)
+def taps(w, scale, use_scale, ow, tiled):
+    """:func:`_taps` for a caller that runs :func:`depthwise2d_band` many times."""
+    return _taps(w, scale, use_scale, ow, tiled)
+
+
+@_njit(nogil=True)
+def depthwise2d_band(r0, r1, x, x0, h, wk, wrow, bias, y, y0, oh, c, sh, sw, ph, pw, dh, dw,
+                     lo, hi, use_bias, act, tiled):
+    """:func:`depthwise2d`'s rows ``[r0, r1)`` (of the whole output, N*OH rows) from a band
+    of the input and into a band of the output: ``x`` holds the input's rows from ``x0`` on
+    and ``y`` the output's from ``y0`` on (of N*H and N*OH rows, images of H input rows),
+    so a caller can keep just the rows in use in cache. ``wk``, ``wrow``: :func:`taps`."""
     ow = y.shape[1] // c
-    kh, kw = w.shape[1], w.shape[2]
-    wk, wrow = _taps(w, scale, use_scale, ow, tiled)
+    wd = x.shape[1] // c
+    kh, kw = wk.shape[0], wk.shape[1]
     for r in range(r0, r1):
         b = r // oh
         i = r - b * oh
-        yr = y[r]
+        yr = y[r - y0]
         yr[:] = 0
         for a in range(kh):
             ii = i * sh + a * dh - ph
             if ii < 0 or ii >= h:
                 continue
-            xr = x[b * h + ii]
+            xr = x[b * h + ii - x0]
             for t in range(kw):
                 off = t * dw - pw
                 j0, j1 = _span(ow, wd, sw, off)

@@ -747,6 +747,144 @@ def depthwise_pointwise(x: np.ndarray, wd: np.ndarray, stride: Ints, pad: Ints,
     return _to_channel_first(z, n, out)
 
 
+def _epi_args(dt: np.dtype, scale, bias, act) -> tuple | None:
+    """The arguments after ``(r0, r1, y)`` of ``_jit.epilogue_rows``; None if it has nothing
+    to do."""
+    if scale is None and bias is None and act is None:
+        return None
+    dummy = np.zeros(1, dt)
+    lo, hi = act if act is not None else (0.0, 0.0)
+    return (dummy if scale is None else scale, dummy if bias is None else bias, dt.type(lo),
+            dt.type(hi), scale is not None, bias is not None, act is not None)
+
+
+def _ex_dw_pw_rows(r0: int, r1: int, jm, x2d: np.ndarray, wte: np.ndarray, epi_e,
+                   geo: tuple, dw_args: tuple, wtp: np.ndarray, z: np.ndarray, epi_p,
+                   residual: bool) -> None:
+    # Output rows [r0, r1), image by image: the expansion of just the input rows they read,
+    # its epilogue, the depthwise rows, then their projection, its epilogue and the
+    # residual (the block's input: x2d's rows are z's pixels then).
+    h, w_in, oh, ow, sh, ph, kh, dh = geo
+    c = wte.shape[1]
+    e = np.empty((min(h, (r1 - r0 - 1) * sh + (kh - 1) * dh + 1) * w_in, c), z.dtype)
+    prev = _LOCAL_THREADS(1)
+    try:
+        r = r0
+        while r < r1:
+            b = r // oh
+            i0 = r - b * oh
+            i1 = min(oh, r1 - b * oh)
+            lo = max(0, i0 * sh - ph)
+            hi = max(lo, min(h, (i1 - 1) * sh - ph + (kh - 1) * dh + 1))
+            eb = e[:(hi - lo) * w_in]
+            np.matmul(x2d[(b * h + lo) * w_in:(b * h + hi) * w_in], wte, out=eb)
+            if epi_e is not None:
+                jm.epilogue_rows(0, eb.shape[0], eb, *epi_e)
+            p0, p1 = r * ow, (r + i1 - i0) * ow
+            y = np.empty((p1 - p0, c), z.dtype)
+            jm.depthwise2d_band(r, r + i1 - i0, eb.reshape(hi - lo, w_in * c), b * h + lo, h,
+                                *dw_args[:3], y.reshape(i1 - i0, ow * c), r, *dw_args[3:])
+            np.matmul(y, wtp, out=z[p0:p1])
+            if epi_p is not None:
+                jm.epilogue_rows(p0, p1, z, *epi_p)
+            if residual:
+                zb = z[p0:p1]
+                np.add(zb, x2d[p0:p1], out=zb)
+            r += i1 - i0
+    finally:
+        _LOCAL_THREADS(prev)
+
+
+def expand_depthwise_pointwise(x: np.ndarray, we: np.ndarray, se, be, acte,
+                               wd: np.ndarray, stride: Ints, pad: Ints, dilate: Ints,
+                               groups: int, sd, bd, actd, wp: np.ndarray, sp, bp, actp,
+                               memo: dict | None = None, residual: bool = False
+                               ) -> np.ndarray:
+    """A 1x1 convolution ``we`` (with ``se``, ``be``, ``acte`` as in :func:`conv_forward`)
+    then :func:`depthwise_pointwise` of its output: MobileNet V2's inverted residual block
+    (expand, depthwise, project), the executor's fused step.
+
+    With the compiled kernels the depthwise output's rows are shared among the threads in
+    one task (the separate calls take two): each thread expands the input rows its block
+    reads (the rows at a block's edge are expanded by both threads), then runs the
+    depthwise rows and their projection. Bands of a few rows, to keep the expanded rows in
+    L2, measured slower here at every size (the 4.8 MB expansion of 112x112x96 fits this
+    machine's L3; per band the GEMMs are smaller and less efficient). The same kernels,
+    operand layouts and summation orders as the separate calls (up to how BLAS sums a
+    block of rows); anything else is the separate calls.
+
+    ``residual``: ``x`` is added to the result (the block's shortcut; same shape and dtype),
+    by each thread to its rows while they are in cache.
+
+    ``memo``, a dict the caller keeps between calls whose arguments differ only in their
+    values and the input's shape (the executor's step), holds what the shapes and dtypes
+    decide (route, geometry): ~20 us of checks per block and forward otherwise."""
+    jm = jit()
+    plan = False
+    if memo is not None:
+        key = (x.shape, x.dtype, we.shape, wd.shape, wp.shape, jm is not None, residual)
+        plan = memo.get(key, False)
+    if plan is False:
+        plan = _edp_plan(jm, x, we, se, be, acte, wd, stride, pad, dilate, groups, sd, bd,
+                         actd, wp, sp, bp, actp, residual)
+        if memo is not None:
+            memo[key] = plan
+    if plan is None:
+        k = x.ndim - 2
+        ones, zeros = (1,) * k, (0,) * k
+        y = conv_forward(x, we, be, ones, zeros, ones, 1, se, acte)
+        z = depthwise_pointwise(y, wd, stride, pad, dilate, groups, sd, bd, actd, wp, sp, bp,
+                                actp)
+        return np.add(z, x, out=z) if residual else z
+    out, m, geo, tiled, dummy, work, dw_static = plan
+    n, cin = x.shape[:2]
+    ce = we.shape[0]
+    dt = x.dtype
+    wte, se = _pointwise_weights(we, se, geo[0] * geo[1] * n)
+    wtp, sp = _pointwise_weights(wp, sp, m)
+    wk, wrow = jm.taps(wd.reshape(ce, *wd.shape[2:]), dummy if sd is None else sd,
+                       sd is not None, out[1], tiled)
+    z = np.empty((m, wp.shape[0]), dt)
+    _run_rows(_ex_dw_pw_rows, n * out[0], work, jm, _to_last(x).reshape(-1, cin), wte,
+              _epi_args(dt, se, be, acte), geo, (wk, wrow, dummy if bd is None else bd,
+                                                 *dw_static),
+              wtp, z, _epi_args(dt, sp, bp, actp), residual)
+    return _to_channel_first(z, n, out)
+
+
+def _edp_plan(jm, x: np.ndarray, we: np.ndarray, se, be, acte, wd: np.ndarray,
+              stride: Ints, pad: Ints, dilate: Ints, groups: int, sd, bd, actd,
+              wp: np.ndarray, sp, bp, actp, residual: bool) -> tuple | None:
+    """What the shapes and dtypes decide for :func:`expand_depthwise_pointwise`: None for
+    the separate calls, else the output size and the kernels' fixed arguments."""
+    n, cin = x.shape[:2]
+    ce, f = we.shape[0], wp.shape[0]
+    k = x.ndim - 2
+    ones, zeros = (1,) * k, (0,) * k
+    if not (jm is not None and _LOCAL_THREADS is not None and k == 2
+            and we.shape == (ce, cin, 1, 1) and groups == ce and wd.shape[:2] == (ce, 1)
+            and wp.shape[1:] == (ce, 1, 1) and _pointwise_rows(x, we, ones, zeros)
+            and all(v.dtype == x.dtype for v in (we, wd, wp))
+            and jm.dtype_ok(x, *(v for v in (se, be, sd, bd, sp, bp) if v is not None))):
+        return None
+    out = _out_shape(x, wd, stride, pad, dilate)
+    m = n * prod(out)
+    # Only where conv_forward takes the pixel-rows route for the projection too.
+    if not (m > 0 and (m >= 128 or m * 5 >= f * 8)):
+        return None
+    if residual and (out != tuple(x.shape[2:]) or f != cin):
+        return None
+    h, w_in = x.shape[2:]
+    dt = x.dtype
+    tiled = stride[-1] == 1 and ce < 192  # as _depthwise_kernel_args decides
+    lo, hi = actd if actd is not None else (0.0, 0.0)
+    dw_static = (out[0], ce, *stride, *pad, *dilate, dt.type(lo), dt.type(hi),
+                 bd is not None, actd is not None, tiled)
+    geo = (h, w_in, out[0], out[1], stride[0], pad[0], wd.shape[2], dilate[0])
+    work = n * h * w_in * cin * ce + m * ce * (prod(wd.shape[2:]) + f)
+    return out, m, geo, tiled, np.zeros(1, dt), work, dw_static
+
+
 def _depthwise(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: Ints,
                scale: np.ndarray | None = None, b: np.ndarray | None = None,
                act: tuple | None = None) -> np.ndarray:

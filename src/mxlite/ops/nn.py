@@ -316,6 +316,37 @@ def depthwise_pointwise_inference(dw: Attrs, dw_bn: Attrs, dw_inputs: list,
                                        dw_act, wp, sp, bp, pw_act)
 
 
+def expand_depthwise_pointwise_inference(ex: Attrs, ex_bn: Attrs, ex_inputs: list,
+                                         ex_act: tuple | None, dw: Attrs, dw_bn: Attrs,
+                                         dw_inputs: list, dw_act: tuple | None,
+                                         dw_geometry: tuple, pw: Attrs, pw_bn: Attrs,
+                                         pw_inputs: list, pw_act: tuple | None,
+                                         memo: dict | None = None, residual: bool = False
+                                         ) -> np.ndarray:
+    """Three :func:`conv_batchnorm_inference` steps in one: a 1x1 convolution, the depthwise
+    convolution reading only its output, and the 1x1 convolution reading only that
+    (MobileNet V2's inverted residual block, the executor's fused step). ``dw_inputs`` and
+    ``pw_inputs`` are without their data. Float32 and float64 only, as
+    :func:`depthwise_pointwise_inference`. ``memo``, ``residual`` (the block's input added to
+    the result): see :func:`_window.expand_depthwise_pointwise`."""
+    ne = 2 if ex.no_bias else 3
+    x, we = ex_inputs[0], ex_inputs[1]
+    se, be = _batchnorm_fold(ex_bn, ex_inputs[ne:ne + 4], ex_inputs[2] if ne == 3 else None,
+                             we.dtype)
+    nd = 1 if dw.no_bias else 2
+    wd = dw_inputs[0]
+    _, stride, pad, dilate = dw_geometry
+    sd, bd = _batchnorm_fold(dw_bn, dw_inputs[nd:nd + 4], dw_inputs[1] if nd == 2 else None,
+                             wd.dtype)
+    npw = 1 if pw.no_bias else 2
+    wp = pw_inputs[0]
+    sp, bp = _batchnorm_fold(pw_bn, pw_inputs[npw:npw + 4],
+                             pw_inputs[1] if npw == 2 else None, wp.dtype)
+    return _window.expand_depthwise_pointwise(x, we, se, be, ex_act, wd, stride, pad, dilate,
+                                              dw.num_group, sd, bd, dw_act, wp, sp, bp,
+                                              pw_act, memo, residual)
+
+
 def _batchnorm_fold(bn: Attrs, stats: list, bias: np.ndarray | None, dt: np.dtype
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Inference BatchNorm as ``(scale, shift)`` in ``dt`` from gamma, beta, moving mean and
