@@ -254,15 +254,21 @@ def test_ssd_head(tmp_path):
     params = {"cls_weight": rng.normal(0, 0.1, (20, 8, 3, 3)), "cls_bias": np.zeros(20),
               "loc_weight": rng.normal(0, 0.05, (16, 8, 3, 3)), "loc_bias": np.zeros(16)}
     params = {k: mx.nd.array(v.astype(np.float32)) for k, v in params.items()}
-    path = tmp_path / "ssd.onnx"
-    # static: MultiBoxPrior's converter refuses any dynamic input dim, the batch's too
-    mx.onnx.export_model(sym, params, [data.shape], onnx_file_path=str(path))
-    model = onnx.load(str(path))
-    onnx.checker.check_model(model, full_check=True)
-    args = {"data": mx.nd.array(data), **params}
-    want = sym.bind(mx.cpu(), args, grad_req="null").forward()[0].asnumpy()
-    assert (want[..., 0] >= 0).sum() > 50
-    _check_detections(run(model, {"data": data})[0], want)
+    # a dynamic batch: the anchors depend on the feature map's static height and width only
+    model = export_checked(tmp_path / "ssd.onnx", sym, params, in_shapes=[data.shape],
+                           dynamic=True, dynamic_input_shapes=[(None, 8, 16, 16)])
+    for batch in (data, data[:1]):
+        args = {"data": mx.nd.array(batch), **params}
+        want = sym.bind(mx.cpu(), args, grad_req="null").forward()[0].asnumpy()
+        assert (want[..., 0] >= 0).sum() > 25 * len(batch)
+        _check_detections(run(model, {"data": batch})[0], want)
+
+
+def test_shape_constants_refuse_dynamic_dims_they_read(tmp_path):
+    sym = S.contrib.MultiBoxPrior(S.var("data"), sizes=(0.4,))
+    with pytest.raises(MXNetError, match="depends on a dynamic input shape"):
+        mx.onnx.export_model(sym, {}, [(1, 8, 16, 16)], onnx_file_path=str(tmp_path / "m.onnx"),
+                             dynamic=True, dynamic_input_shapes=[(None, 8, None, 16)])
 
 
 def test_rfcn_head(tmp_path):
