@@ -204,6 +204,15 @@ def test_backward_without_head_gradient_needs_a_loss_layer(grads):
         exe.backward()
 
 
+def test_backward_ignores_head_gradients_beyond_the_outputs(grads):
+    # MXNet 1.9.1: backward([3 * ones(2), ones(5)]) on x * 2 gives x's gradient [6, 6]
+    x = mx.sym.var("x")
+    exe = (x * 2).simple_bind(mx.cpu(), x=(2,))
+    exe.forward(is_train=True)
+    exe.backward([mx.nd.ones(2) * 3, mx.nd.ones(5)])
+    np.testing.assert_array_equal(exe.grad_dict["x"].asnumpy(), [6, 6])
+
+
 def test_backward_after_inference_forward(grads):
     x = mx.sym.var("x")
     exe = mx.sym.square(x).simple_bind(mx.cpu(), x=(2,))
