@@ -453,6 +453,21 @@ def test_monitor_callback_sees_every_output():
     assert names == [("sq_output", [1, 4]), ("r_output", [1, 4])]
 
 
+def test_monitor_all_sees_each_steps_inputs_before_its_outputs():
+    # MXNet calls the input callback before the operator runs, so a step that frees or
+    # overwrites its input (relu may reuse sq's dead output) cannot hide it
+    names = []
+    x = mx.sym.var("x")
+    y = mx.sym.relu(mx.sym.elemwise_mul(x, x, name="sq"), name="r")
+    exe = y.simple_bind(mx.cpu(), x=(2,))
+    exe.set_monitor_callback(lambda n, a: names.append((n, a.asnumpy().tolist())), True)
+    exe.forward(x=_f(1, -2))
+    # MXNet 1.9.1 reports [x, sq_lhs, x, sq_rhs, sq_output, r_input0, r_output]: mxlite does
+    # not repeat the variable before each use and names relu's input by its argument name
+    assert names == [("sq_lhs", [1, -2]), ("sq_rhs", [1, -2]), ("sq_output", [1, 4]),
+                     ("r_data", [1, 4]), ("r_output", [1, 4])]
+
+
 # ----------------------------------------------------------------------------------------
 # Errors name the argument and both values.
 

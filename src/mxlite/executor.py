@@ -567,6 +567,9 @@ class Executor:
         ins: list = []
         for st in plan.steps:
             ins = [vals[s] for s in st.ins]
+            if monitor is not None and self._monitor_all:
+                # before the kernel, as MXNet calls it: the step may free or overwrite them
+                self._monitor_inputs(st, vals)
             ctx = OpContext(is_train, rng)
             if st.dead:
                 for s in st.free:
@@ -628,11 +631,12 @@ class Executor:
         for i, s in enumerate(st.outs):
             if vals[s] is not None:
                 self._monitor(f"{st.node.name}_{names[i]}", NDArray(vals[s], self._ctx))
-        if self._monitor_all:
-            in_names = st.op.list_inputs(st.attrs)
-            for i, s in enumerate(st.ins):
-                if i < len(in_names) and vals[s] is not None:
-                    self._monitor(f"{st.node.name}_{in_names[i]}", NDArray(vals[s], self._ctx))
+
+    def _monitor_inputs(self, st: _Step, vals: list) -> None:
+        in_names = st.op.list_inputs(st.attrs)
+        for i, s in enumerate(st.ins):
+            if i < len(in_names) and vals[s] is not None:
+                self._monitor(f"{st.node.name}_{in_names[i]}", NDArray(vals[s], self._ctx))
 
     def _monitor_backward(self, st: _Step, igs: Sequence, ins: list) -> None:
         # MXNet names its backward node's outputs (one gradient per input) like this.
