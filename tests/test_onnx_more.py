@@ -43,40 +43,44 @@ def _export(tmp_path, sym, params, feeds: dict, **kw):
                           in_types=[v.dtype for v in feeds.values()], **kw)
 
 
-def _parity(tmp_path, sym, feeds: dict, params: dict | None = None, **kw) -> list:
+def _mismatches(got: list, want: list) -> list[str]:
+    """How onnxruntime's outputs differ from the executor's: count, shapes, dtypes, and values
+    (floats within RTOL / ATOL, everything else exactly); empty when they agree."""
+    if len(got) != len(want):
+        return [f"{len(got)} outputs, expected {len(want)}"]
+    found = []
+    for i, (g, w) in enumerate(zip(got, want)):
+        if g.shape != w.shape or g.dtype != w.dtype:
+            found.append(f"output {i}: {g.dtype} {g.shape}, expected {w.dtype} {w.shape}")
+        elif not (np.allclose(g, w, rtol=RTOL, atol=ATOL, equal_nan=True) if w.dtype.kind == "f"
+                  else np.array_equal(g, w)):
+            diff = np.max(np.abs(g.astype(np.float64) - w.astype(np.float64)))
+            found.append(f"output {i}: max abs difference {diff}")
+    return found
+
+
+def _outputs(tmp_path, sym, feeds: dict, params: dict | None = None,
+             **kw) -> tuple[list, list]:
+    """onnxruntime's outputs of the exported ``sym`` and the executor's, on ``feeds``."""
     model = _export(tmp_path, sym, params or {}, feeds, **kw)
-    want = _run_mx(sym, feeds, params)
-    got = run(model, feeds)
-    assert len(got) == len(want)
-    for gv, wv in zip(got, want):
-        assert gv.shape == wv.shape
-        assert gv.dtype == wv.dtype, (gv.dtype, wv.dtype)
-        if wv.dtype.kind == "f":
-            np.testing.assert_allclose(gv, wv, rtol=RTOL, atol=ATOL)
-        else:
-            np.testing.assert_array_equal(gv, wv)
-    return want
+    return run(model, feeds), _run_mx(sym, feeds, params)
 
 
-def _parity_dynamic(tmp_path, sym, feeds: dict, params: dict | None = None, batch: int = 3,
-                    **kw) -> None:
-    """Exported with a dynamic batch axis at the feeds' shapes, run at ``batch``."""
-    path = tmp_path / "dyn.onnx"
-    mx.onnx.export_model(sym, params or {}, in_shapes=[v.shape for v in feeds.values()],
-                         in_types=[v.dtype for v in feeds.values()],
-                         onnx_file_path=str(path), dynamic=True,
-                         dynamic_input_shapes=[(None, *v.shape[1:]) for v in feeds.values()],
-                         **kw)
-    model = onnx.load(str(path))
-    onnx.checker.check_model(model, full_check=True)
-    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param
+def _dynamic_outputs(tmp_path, sym, feeds: dict, params: dict | None = None, batch: int = 3,
+                     **kw) -> tuple[list, list]:
+    """:func:`_outputs` of a model exported with a dynamic batch axis at the feeds' shapes,
+    run at ``batch``."""
+    model = export_checked(tmp_path / "dyn.onnx", sym, params or {},
+                           in_shapes=[v.shape for v in feeds.values()],
+                           in_types=[v.dtype for v in feeds.values()], dynamic=True,
+                           dynamic_input_shapes=[(None, *v.shape[1:]) for v in feeds.values()],
+                           **kw)
+    if not model.graph.input[0].type.tensor_type.shape.dim[0].dim_param:
+        raise AssertionError("the exported batch axis is not dynamic")
     rng = np.random.default_rng(11)
     big = {k: np.concatenate([v] * batch)[:batch] if v.dtype.kind != "f" else
            rng.normal(0, 1, (batch, *v.shape[1:])).astype(v.dtype) for k, v in feeds.items()}
-    want = _run_mx(sym, big, params)
-    for gv, wv in zip(run(model, big), want):
-        assert gv.shape == wv.shape
-        np.testing.assert_allclose(gv, wv, rtol=RTOL, atol=ATOL)
+    return run(model, big), _run_mx(sym, big, params)
 
 
 def _v(name="x"):
@@ -104,7 +108,7 @@ def test_np_model_exported_by_mxnet(tmp_path):
               mx.nd.load(str(NP_DATA / "npmodel-0000.params")).items()}
     (want,) = _run_mx(sym, {"data": x}, params)
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
-    _parity_dynamic(tmp_path, sym, {"data": x}, params, batch=5)
+    assert _mismatches(*_dynamic_outputs(tmp_path, sym, {"data": x}, params, batch=5)) == []
 
 
 _R = np.random.default_rng(0)
@@ -130,7 +134,7 @@ _UNARY_CASES += [("_npi_arccosh", _P + 1), ("_npi_exp", _INT), ("_npi_sqrt", np.
 
 @pytest.mark.parametrize("name,x", _UNARY_CASES, ids=[f"{n}-{x.dtype}" for n, x in _UNARY_CASES])
 def test_np_unary(tmp_path, name, x):
-    _parity(tmp_path, getattr(I, name)(_v()), {"x": x})
+    assert _mismatches(*_outputs(tmp_path, getattr(I, name)(_v()), {"x": x})) == []
 
 
 _BIN = ["_npi_add", "_npi_subtract", "_npi_multiply", "_npi_true_divide", "_npi_power",
@@ -147,7 +151,8 @@ _BIN_CASES += [(n, _INT, _G) for n in ("_npi_add", "_npi_multiply", "_npi_true_d
 @pytest.mark.parametrize("name,a,b", _BIN_CASES,
                          ids=[f"{n}-{a.dtype}-{b.dtype}" for n, a, b in _BIN_CASES])
 def test_np_binary(tmp_path, name, a, b):
-    _parity(tmp_path, getattr(I, name)(_v("a"), _v("b")), {"a": a, "b": b})
+    sym = getattr(I, name)(_v("a"), _v("b"))
+    assert _mismatches(*_outputs(tmp_path, sym, {"a": a, "b": b})) == []
 
 
 _SCAL = ["_npi_add_scalar", "_npi_subtract_scalar", "_npi_rsubtract_scalar",
@@ -165,7 +170,7 @@ _SCAL_CASES += [(n, _INT, 2.5) for n in ("_npi_add_scalar", "_npi_multiply_scala
 @pytest.mark.parametrize("name,x,s", _SCAL_CASES,
                          ids=[f"{n}-{x.dtype}" for n, x, s in _SCAL_CASES])
 def test_np_scalar(tmp_path, name, x, s):
-    _parity(tmp_path, getattr(I, name)(_v(), scalar=s), {"x": x})
+    assert _mismatches(*_outputs(tmp_path, getattr(I, name)(_v(), scalar=s), {"x": x})) == []
 
 
 _SHAPE_CASES = [
@@ -226,9 +231,9 @@ _SHAPE_CASES = [
 
 @pytest.mark.parametrize("name,make,x", _SHAPE_CASES, ids=[c[0] for c in _SHAPE_CASES])
 def test_np_shapes_and_reductions(tmp_path, name, make, x):
-    _parity(tmp_path, make(_v()), {"x": x})
+    assert _mismatches(*_outputs(tmp_path, make(_v()), {"x": x})) == []
     # the oldest supported opset: Squeeze / Unsqueeze / Reduce* take attributes there
-    _parity(tmp_path, make(_v()), {"x": x}, opset_version=12)
+    assert _mismatches(*_outputs(tmp_path, make(_v()), {"x": x}, opset_version=12)) == []
 
 
 def test_np_pad_mode_without_onnx_form(tmp_path):
@@ -259,15 +264,18 @@ def test_every_numpy_op_has_a_converter():
 def test_linalg_trian(tmp_path, offset, lower):
     a = _R.normal(0, 1, (2, 3, 5, 5)).astype(np.float32)
     ext = mx.sym.linalg.extracttrian(_v(), offset=offset, lower=lower)
-    packed = _parity(tmp_path, ext, {"x": a})[0]
+    got, want = _outputs(tmp_path, ext, {"x": a})
+    assert _mismatches(got, want) == []
+    packed = want[0]
     make = mx.sym.linalg.maketrian(_v(), offset=offset, lower=lower)
-    out = _parity(tmp_path, make, {"x": packed})[0]
-    assert out.shape == (2, 3, 5, 5)
+    got, want = _outputs(tmp_path, make, {"x": packed})
+    assert _mismatches(got, want) == []
+    assert want[0].shape == (2, 3, 5, 5)
     # the round trip: extract then make again
     both = mx.sym.linalg.maketrian(mx.sym.linalg.extracttrian(_v(), offset=offset, lower=lower),
                                    offset=offset, lower=lower)
-    _parity(tmp_path, both, {"x": a})
-    _parity(tmp_path, both, {"x": a}, opset_version=12)
+    assert _mismatches(*_outputs(tmp_path, both, {"x": a})) == []
+    assert _mismatches(*_outputs(tmp_path, both, {"x": a}, opset_version=12)) == []
 
 
 # ----------------------------------------------------------------------------------------
@@ -281,30 +289,33 @@ _LOC = np.array([[1.1, 0.2, 0.1, -0.15, 0.9, -0.2], [0.8, -0.3, 0.25, 0.3, 1.2, 
 
 def test_grid_generator_affine_and_sampler(tmp_path):
     grid = mx.sym.GridGenerator(_v("loc"), transform_type="affine", target_shape=(7, 8))
-    _parity(tmp_path, grid, {"loc": _LOC}, opset_version=16)
+    assert _mismatches(*_outputs(tmp_path, grid, {"loc": _LOC}, opset_version=16)) == []
     out = mx.sym.BilinearSampler(_v("data"), grid)
-    _parity(tmp_path, out, {"data": _IMG, "loc": _LOC}, opset_version=16)
-    _parity(tmp_path, out, {"data": _IMG, "loc": _LOC})  # newest opset: mode='linear'
+    feeds = {"data": _IMG, "loc": _LOC}
+    assert _mismatches(*_outputs(tmp_path, out, feeds, opset_version=16)) == []
+    assert _mismatches(*_outputs(tmp_path, out, feeds)) == []  # newest opset: mode='linear'
 
 
 def test_grid_generator_warp_and_sampler(tmp_path):
     flow = _R.normal(0, 2.0, (2, 2, 9, 11)).astype(np.float32)
     grid = mx.sym.GridGenerator(_v("flow"), transform_type="warp")
-    _parity(tmp_path, grid, {"flow": flow})
+    assert _mismatches(*_outputs(tmp_path, grid, {"flow": flow})) == []
     out = mx.sym.BilinearSampler(_v("data"), grid)
-    _parity(tmp_path, out, {"data": _IMG, "flow": flow}, opset_version=17)
+    feeds = {"data": _IMG, "flow": flow}
+    assert _mismatches(*_outputs(tmp_path, out, feeds, opset_version=17)) == []
 
 
 def test_bilinear_sampler_given_grid(tmp_path):
     g = _R.uniform(-1.2, 1.2, (2, 2, 5, 6)).astype(np.float32)
     out = mx.sym.BilinearSampler(_v("data"), _v("grid"))
-    _parity(tmp_path, out, {"data": _IMG, "grid": g})
+    assert _mismatches(*_outputs(tmp_path, out, {"data": _IMG, "grid": g})) == []
 
 
 def test_spatial_transformer(tmp_path):
     out = mx.sym.SpatialTransformer(_v("data"), _v("loc"), target_shape=(6, 10),
                                     transform_type="affine", sampler_type="bilinear")
-    _parity(tmp_path, out, {"data": _IMG, "loc": _LOC}, opset_version=16)
+    feeds = {"data": _IMG, "loc": _LOC}
+    assert _mismatches(*_outputs(tmp_path, out, feeds, opset_version=16)) == []
 
 
 @pytest.mark.parametrize("make,feeds", [
@@ -369,7 +380,7 @@ def test_deformable_convolution(tmp_path, kw, modulated):
     arg_shapes, _, _ = sym.infer_shape(**shapes)
     params = {nm: mx.nd.array(rng.normal(0, 0.3, s).astype(np.float32))
               for nm, s in zip(sym.list_arguments(), arg_shapes) if nm not in feeds}
-    _parity(tmp_path, sym, feeds, params)
+    assert _mismatches(*_outputs(tmp_path, sym, feeds, params)) == []
 
 
 def test_deformable_convolution_needs_opset_19(tmp_path):
@@ -408,8 +419,8 @@ def test_correlation(tmp_path, kw):
     a = rng.normal(0, 1, (2, 5, 12, 13)).astype(np.float32)
     b = rng.normal(0, 1, (2, 5, 12, 13)).astype(np.float32)
     sym = mx.sym.Correlation(_v("a"), _v("b"), **kw)
-    _parity(tmp_path, sym, {"a": a, "b": b})
-    _parity(tmp_path, sym, {"a": a, "b": b}, opset_version=12)
+    assert _mismatches(*_outputs(tmp_path, sym, {"a": a, "b": b})) == []
+    assert _mismatches(*_outputs(tmp_path, sym, {"a": a, "b": b}, opset_version=12)) == []
 
 
 # ----------------------------------------------------------------------------------------
@@ -421,20 +432,21 @@ def test_dynamic_batch(tmp_path):
     x = _v()
     np_graph = I._npi_where_rscalar(I._npi_less_scalar(x, scalar=0), x, scalar=-1.0)
     np_graph = I._npx_reshape(I._np_sum(np_graph, axis=(2,), keepdims=True), newshape=(-2, -5))
-    _parity_dynamic(tmp_path, I._npi_full_like(np_graph, fill_value=2.0) + np_graph, {"x": _F})
+    np_graph = I._npi_full_like(np_graph, fill_value=2.0) + np_graph
+    assert _mismatches(*_dynamic_outputs(tmp_path, np_graph, {"x": _F})) == []
     st = mx.sym.SpatialTransformer(_v("data"), _v("loc"), target_shape=(6, 10),
                                    transform_type="affine", sampler_type="bilinear")
-    _parity_dynamic(tmp_path, st, {"data": _IMG, "loc": _LOC})
+    assert _mismatches(*_dynamic_outputs(tmp_path, st, {"data": _IMG, "loc": _LOC})) == []
     flow = rng.normal(0, 2.0, (2, 2, 9, 11)).astype(np.float32)
     warp = mx.sym.BilinearSampler(_v("data"), mx.sym.GridGenerator(_v("flow"),
                                                                    transform_type="warp"))
-    _parity_dynamic(tmp_path, warp, {"data": _IMG, "flow": flow})
+    assert _mismatches(*_dynamic_outputs(tmp_path, warp, {"data": _IMG, "flow": flow})) == []
     x1, off = _dconv_feeds(2, 4, 10, 9, 10, 9, 9, 1, 2.5, rng)
     dc = mx.sym.contrib.DeformableConvolution(_v("data"), _v("offset"), kernel=(3, 3),
                                               pad=(1, 1), num_filter=3, name="dc")
     params = {"dc_weight": mx.nd.array(rng.normal(0, 0.3, (3, 4, 3, 3)).astype(np.float32)),
               "dc_bias": mx.nd.array(rng.normal(0, 0.3, (3,)).astype(np.float32))}
-    _parity_dynamic(tmp_path, dc, {"data": x1, "offset": off}, params)
+    assert _mismatches(*_dynamic_outputs(tmp_path, dc, {"data": x1, "offset": off}, params)) == []
     corr = mx.sym.Correlation(_v("a"), _v("b"), kernel_size=3, max_displacement=2,
                               pad_size=2)
-    _parity_dynamic(tmp_path, corr, {"a": _IMG, "b": _IMG[::-1].copy()})
+    assert _mismatches(*_dynamic_outputs(tmp_path, corr, {"a": _IMG, "b": _IMG[::-1].copy()})) == []
