@@ -523,3 +523,16 @@ def test_gradient_arrays_stay_the_arrays_users_hold(grads):
     exe.backward(mx.nd.ones(4))
     np.testing.assert_array_equal(exe.grad_dict["w"].asnumpy(), np.arange(4, dtype=np.float32))
     np.testing.assert_array_equal(exe.grad_dict["x"].asnumpy(), np.ones(4, np.float32))
+
+
+def test_creation_operators_with_unknown_dims_run_at_the_bound_shape():
+    # MXNet: zeros(shape=(0, 3)) + x takes its rows from x, in every executor, reshaped too
+    x = mx.sym.var("x")
+    sym = mx.sym.zeros(shape=(0, 3)) + x
+    exe = sym.simple_bind(mx.cpu(), x=(5, 3))
+    (out,) = exe.forward(x=np.ones((5, 3), np.float32))
+    np.testing.assert_array_equal(out.asnumpy(), np.ones((5, 3)))
+    small = exe.reshape(x=(2, 3))
+    (out,) = small.forward(x=np.full((2, 3), 2, np.float32))
+    np.testing.assert_array_equal(out.asnumpy(), np.full((2, 3), 2))
+    assert sym.tojson().count('"shape": "(0, 3)"') == 1  # the symbol itself is unchanged

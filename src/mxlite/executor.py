@@ -163,11 +163,31 @@ class _Step:
         self.fused: tuple | None = None  # (Convolution, BatchNorm, activation) folded here
 
 
+def _creation_attrs(order: list[_graph.Node], shapes: dict) -> dict:
+    """The attributes to run each creation operator (no inputs, a ``shape`` parameter:
+    ``zeros``, ``ones``, the samplers) declared with unknown dims with: its inferred shape.
+
+    MXNet allocates every output at its inferred shape and lets ``_zeros`` fill it, so
+    ``mx.sym.zeros(shape=(0, 50))`` (an RNN cell's ``begin_state``) takes its batch size
+    from the graph; mxlite's kernels make their outputs from the parameter.
+    """
+    out = {}
+    for n in order:
+        if (n.op is None or n.inputs or n.parsed is None
+                or not _graph.unknown_dims(n.parsed.get("shape"))):
+            continue
+        s = shapes.get((n, 0))
+        if s is not None and 0 not in s:
+            out[n] = n.op.parse_attrs({**n.attrs, "shape": str(tuple(int(d) for d in s))},
+                                      n.name)
+    return out
+
+
 class _Plan:
     """Steps in topological order; ``release`` plans (inference) drop values after last use."""
 
     def __init__(self, heads: list, order: list[_graph.Node], slot: dict, release: bool,
-                 fold: bool):
+                 fold: bool, attrs: dict | None = None):
         self.n_slots = len(slot)
         self.head_slots = [slot[(e[0], e[1])] for e in heads]
         ops = [n for n in order if n.op is not None]
@@ -180,6 +200,8 @@ class _Plan:
                 continue
             st = _Step(n, [slot[(e[0], e[1])] for e in n.inputs],
                        [slot[(n, i)] for i in range(n.num_outputs())])
+            if attrs and n in attrs:
+                st.attrs = attrs[n]
             fused = folded.get(n)
             if fused is not None:
                 conv, bn, act = fused
@@ -461,7 +483,12 @@ class Executor:
         self._shared_outputs = False  # outputs are views of another executor's (reshape)
         self._cse = os.environ.get("MXNET_ELIMINATE_COMMON_EXPR", "1").strip().lower() \
             not in ("0", "false", "")
-        self.outputs = self._initial_outputs()
+        try:
+            shapes, types = self._inferred()
+        except MXNetError:
+            shapes, types = {}, {}
+        self.outputs = self._initial_outputs(shapes, types)
+        self._creation_attrs = _creation_attrs(self._order, shapes)
 
     # -- construction helpers ------------------------------------------------------------
 
@@ -474,11 +501,7 @@ class Executor:
         types, _ = _graph.infer(self._heads, tknown, "type")
         return shapes, types
 
-    def _initial_outputs(self) -> list[NDArray]:
-        try:
-            shapes, types = self._inferred()
-        except MXNetError:
-            shapes, types = {}, {}
+    def _initial_outputs(self, shapes: dict, types: dict) -> list[NDArray]:
         outs = []
         for e in self._heads:
             s = shapes.get((e[0], e[1]))
@@ -496,7 +519,7 @@ class Executor:
         if p is None:
             release = kind == "infer"
             p = self._plans[kind] = _Plan(self._heads, self._order, self._slot, release,
-                                          fold=release)
+                                          fold=release, attrs=self._creation_attrs)
         return p
 
     # -- dictionaries ------------------------------------------------------------------------

@@ -173,10 +173,6 @@ def split_inputs(heads: list[Entry]) -> tuple[list[Node], list[Node]]:
 
 def copy_graph(heads: list[Entry]) -> list[Entry]:
     """A deep copy of the graph (new nodes, same structure, attributes and versions)."""
-    return _copy_graph(heads)[0]
-
-
-def _copy_graph(heads: list[Entry]) -> tuple[list[Entry], dict[Node, Node]]:
     new: dict[Node, Node] = {}
     for n in topo_order(heads):
         c = Node(n.op, n.name, dict(n.attrs), [(new[e[0]], e[1], e[2]) for e in n.inputs],
@@ -186,46 +182,16 @@ def _copy_graph(heads: list[Entry]) -> tuple[list[Entry], dict[Node, Node]]:
             c.deps = [new[d] for d in n.deps]
         c.subgraphs = n.subgraphs
         new[n] = c
-    return [(new[e[0]], e[1], e[2]) for e in heads], new
+    return [(new[e[0]], e[1], e[2]) for e in heads]
 
 
-def _unknown_dims(shape: Any) -> bool:
+def unknown_dims(shape: Any) -> bool:
+    """Whether a creation operator's ``shape`` parameter leaves dims to inference."""
     if not isinstance(shape, tuple):
         return False
     if not shape:  # legacy semantics: shape () is "unknown" (``randn(data=...)`` says so)
         return not is_np_shape()
     return any(d < 0 or (d == 0 and not is_np_shape()) for d in shape)
-
-
-def with_creation_shapes(heads: list[Entry], known: dict[Node, Any]) -> list[Entry]:
-    """``heads``, or a copy of their graph in which every creation operator (no inputs, a
-    ``shape`` parameter: ``zeros``, ``ones``, ``full``, the samplers) declared with unknown
-    dims has the shape inference gives it for the ``known`` variable shapes.
-
-    MXNet's executor allocates each output at its inferred shape and lets ``_zeros`` fill
-    it, so ``mx.sym.zeros(shape=(0, 50))`` (what RNN cells' ``begin_state`` makes) takes
-    its batch size from the graph; mxlite's kernels return their outputs, so a bound graph
-    says the size in the parameter instead. The caller's graph is left as it is.
-    """
-    order = topo_order(heads)
-    todo = [n for n in order if n.op is not None and not n.inputs and n.parsed is not None
-            and _unknown_dims(n.parsed.get("shape"))]
-    if not todo:
-        return heads
-    try:
-        shapes, _ = infer(heads, known, "shape")
-    except MXNetError:
-        return heads  # binding reports what does not fit
-    resolved = {n: shapes.get((n, 0)) for n in todo}
-    resolved = {n: s for n, s in resolved.items() if s is not None and _shape_known(s)}
-    if not resolved:
-        return heads
-    new_heads, new = _copy_graph(heads)
-    for n, shape in resolved.items():
-        c = new[n]
-        c.attrs = {**c.attrs, "shape": str(tuple(int(d) for d in shape))}
-        c.parsed = c.op.parse_attrs(c.attrs, c.name)
-    return new_heads
 
 
 # ----------------------------------------------------------------------------------------

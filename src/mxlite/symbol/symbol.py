@@ -440,25 +440,7 @@ class Symbol:
         """An executor over the given argument arrays (see :func:`mxlite.executor.bind`)."""
         from ..executor import bind
 
-        shapes = {}
-        for given, names in ((args, self.list_arguments()),
-                             (aux_states, self.list_auxiliary_states())):
-            if isinstance(given, dict):
-                shapes.update((k, getattr(v, "shape", None)) for k, v in given.items())
-            elif isinstance(given, (list, tuple)):
-                shapes.update((k, getattr(v, "shape", None)) for k, v in zip(names, given))
-        return bind(self._bindable(shapes), ctx, args, args_grad, grad_req, aux_states,
-                    group2ctx, shared_exec)
-
-    def _bindable(self, shapes: dict[str, Any]) -> Symbol:
-        """This symbol, or (when it creates arrays of unknown dims, ``zeros(shape=(0, n))``)
-        a copy whose creation operators have the shapes inference gives them from
-        ``shapes`` (see ``_graph.with_creation_shapes``), for an executor to run."""
-        arg_nodes, aux_nodes = _graph.split_inputs(self._outputs)
-        known = {n: tuple(shapes[n.name]) for n in arg_nodes + aux_nodes
-                 if shapes.get(n.name) is not None}
-        heads = _graph.with_creation_shapes(self._outputs, known)
-        return self if heads is self._outputs else Symbol(heads)
+        return bind(self, ctx, args, args_grad, grad_req, aux_states, group2ctx, shared_exec)
 
     def simple_bind(self, ctx: Any, grad_req: Any = "write", type_dict: Any = None,
                     stype_dict: Any = None, group2ctx: Any = None, shared_arg_names: Any = None,
@@ -467,15 +449,14 @@ class Symbol:
         (see :func:`mxlite.executor.simple_bind`)."""
         from ..executor import simple_bind
 
-        return simple_bind(self._bindable(kwargs), ctx, grad_req, type_dict, stype_dict, group2ctx,
+        return simple_bind(self, ctx, grad_req, type_dict, stype_dict, group2ctx,
                            shared_arg_names, shared_exec, shared_buffer, **kwargs)
 
     def eval(self, ctx: Any = None, **kwargs: Any) -> Any:
         """Bind ``kwargs`` as the arguments, run forward and return the outputs."""
         from ..executor import eval_symbol
 
-        sym = self._bindable({k: getattr(v, "shape", None) for k, v in kwargs.items()})
-        return eval_symbol(sym, ctx, **kwargs)
+        return eval_symbol(self, ctx, **kwargs)
 
     # -- NDArray-only methods ----------------------------------------------------------------
 
