@@ -66,6 +66,8 @@ DEPTHWISE = [  # (N, C, H, W), kernel, stride, pad, dilate
     ((1, 200, 9, 7), (3, 3), (1, 1), (1, 1), (1, 1)),  # many channels: a loop per pixel
     ((1, 40, 48, 48), (3, 3), (1, 1), (1, 1), (1, 1)),  # rows shared among the threads
     ((1, 256, 20, 20), (3, 3), (2, 2), (1, 1), (1, 1)),
+    ((1, 24, 11, 13), (3, 3), (1, 1), (2, 2), (2, 2)),  # 3x3 interior pass, dilated
+    ((1, 200, 12, 12), (3, 3), (1, 2), (1, 1), (1, 1)),  # interior pass, uneven strides
 ]
 
 
@@ -214,7 +216,9 @@ EXPAND = [  # (N, C, H, W), expanded channels, filters out, depthwise stride, pa
     ((1, 24, 12, 12), 200, 32, (1, 1), (1, 1), (1, 1)),  # many channels: untiled taps
     ((1, 12, 17, 17), 40, 8, (1, 1), (2, 2), (2, 2)),  # dilated
     ((1, 12, 16, 16), 40, 8, (2, 2), (0, 0), (1, 1)),  # no padding
-    ((1, 32, 14, 14), 64, 400, (2, 2), (1, 1), (1, 1)),  # few pixels: the separate calls
+    ((1, 32, 14, 14), 64, 400, (2, 2), (1, 1), (1, 1)),  # few pixels: filters first
+    ((1, 40, 9, 9), 240, 56, (1, 1), (1, 1), (1, 1)),  # threads share channels, 7x7 route
+    ((1, 20, 6, 6), 60, 30, (1, 1), (1, 1), (1, 1)),  # little work: the separate calls
 ]
 
 
@@ -256,7 +260,9 @@ def test_expand_depthwise_pointwise_matches_numpy(both, shape, ce, f, stride, pa
 
 
 @pytest.mark.parametrize("shape,ce", [((1, 24, 20, 20), 96), ((2, 8, 15, 13), 48),
-                                      ((1, 32, 7, 7), 64)])  # the last: separate calls
+                                      ((1, 32, 7, 7), 64),  # separate calls (little work)
+                                      ((1, 24, 14, 14), 144),  # threads share channels
+                                      ((1, 32, 7, 7), 192)])  # ... and filters first
 def test_expand_depthwise_pointwise_residual(both, shape, ce):
     # The block's shortcut added to each thread's rows equals the separate add.
     cin = shape[1]
@@ -538,3 +544,66 @@ def test_forked_child_gets_its_own_threads():
             "    os._exit(0 if y.shape == (1, 64, 40, 40) else 3)\n"
             "print(os.waitpid(pid, 0)[1])")
     assert _run(code) == "0"
+
+
+def _blocks():
+    for shape, ce, f, stride in (((1, 16, 23, 21), 96, 24, (2, 2)),  # row blocks
+                                 ((1, 24, 12, 12), 200, 32, (1, 1)),  # channels
+                                 ((1, 40, 9, 9), 240, 56, (1, 1)),  # 7x7: filters first
+                                 ((1, 32, 14, 14), 64, 400, (2, 2))):
+        cin = shape[1]
+        yield (_rand(shape, 90), _rand((ce, cin, 1, 1), 91) * np.float32(0.3),
+               _rand((ce, 1, 3, 3), 92) * np.float32(0.3),
+               _rand((f, ce, 1, 1), 93) * np.float32(0.3), stride)
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_blas_kernels_match_their_python_twins(monkeypatch, residual):
+    # The compiled expand -> depthwise -> project parts and the fused im2col / GEMM /
+    # epilogue call numpy's BLAS without the GIL; the same work through np.matmul (the
+    # route taken where that BLAS is not found) agrees within float32 rounding.
+    assert W.jit() is not None and W._GEMM, "numba and numpy's OpenBLAS expected here"
+    for x, we, wd, wp, stride in _blocks():
+        ce, f = we.shape[0], wp.shape[0]
+        if residual and (stride != (1, 1) or f != x.shape[1]):
+            continue
+        se, be, sd, bd, sp, bp = (np.abs(_rand((n,), 94 + i)) + np.float32(0.5)
+                                  for i, n in enumerate((ce, ce, ce, ce, f, f)))
+
+        def run(x=x, we=we, wd=wd, wp=wp, stride=stride, ce=ce, se=se, be=be, sd=sd, bd=bd,
+                sp=sp, bp=bp):
+            return W.expand_depthwise_pointwise(x, we, se, be, RELU6, wd, stride, (1, 1),
+                                                (1, 1), ce, sd, bd, RELU6, wp, sp, bp, None,
+                                                {}, residual)
+        got = run()
+        with monkeypatch.context() as m:
+            m.setattr(W, "_GEMM", {})
+            ref = run()
+        assert got.shape == ref.shape
+        # sums of a few hundred products of outputs up to ~20: float32 rounding of the
+        # largest, in another summation order
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5 * np.abs(ref).max())
+    # Over FUSED_GEMM_MACS: an RGB image (channel-first gather) and a feature map.
+    x = _rand((1, 3, 128, 128), 97)
+    w = _rand((64, 3, 3, 3), 98)
+    b, scale = _rand((64,), 99), np.abs(_rand((64,), 100)) + np.float32(0.5)
+    for xx in (x, _channels_last_view(_rand((1, 24, 40, 40), 101))):
+        ww = w if xx.shape[1] == 3 else _rand((64, 24, 3, 3), 102)
+        assert W._im2col_gemm(xx, ww, b, (2, 2), (1, 1), (1, 1), scale, RELU6) is not None
+        got = W.conv_forward(xx, ww, b, (2, 2), (1, 1), (1, 1), scale=scale, act=RELU6)
+        with monkeypatch.context() as m:
+            m.setattr(W, "_GEMM", {})
+            ref = W.conv_forward(xx, ww, b, (2, 2), (1, 1), (1, 1), scale=scale, act=RELU6)
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("pool_type", ["avg", "max", "sum"])
+def test_global_pooling_of_either_memory_order(pool_type):
+    # Global pooling reduces channels-last memory (a convolution's output) and channel-first
+    # memory each in its own order; both equal numpy's reduction over the spatial axes.
+    x = _rand((2, 40, 7, 7), 103)
+    want = {"avg": x.mean, "max": x.max, "sum": x.sum}[pool_type](axis=(2, 3), keepdims=True)
+    for xx in (x, _channels_last_view(x)):
+        got = W.pool_forward(xx, pool_type, (7, 7), (1, 1), (0, 0))
+        assert got.shape == (2, 40, 1, 1)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

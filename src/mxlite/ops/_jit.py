@@ -41,7 +41,8 @@ from numba.extending import intrinsic
 
 __all__ = ["depthwise2d", "depthwise2d_band", "taps", "im2col2d", "im2col2d_first",
            "maxpool2d", "epilogue_rows", "epilogue_cols", "batchnorm_fold", "spin_while",
-           "spin_until_sum"]
+           "spin_until_sum", "edp_channel_parts", "ex_dw_pw_rows",
+           "gemm_epilogue_rows", "im2col_gemm_rows"]
 
 
 def _njit(**kw):
@@ -143,34 +144,31 @@ def depthwise2d_band(r0, r1, x, x0, h, wk, wrow, bias, y, y0, oh, c, sh, sw, ph,
     ow = y.shape[1] // c
     wd = x.shape[1] // c
     kh, kw = wk.shape[0], wk.shape[1]
+    # The pixels every tap of a 3x3 kernel reads inside the row: one pass each
+    # (_dw3x3_pixels), the rest tap by tap (_dw_taps).
+    j_in0, j_in1 = 0, 0
+    if kh == 3 and kw == 3:
+        j_in0, j_in1 = _span(ow, wd, sw, -pw)
+        a0, a1 = _span(ow, wd, sw, 2 * dw - pw)
+        j_in0, j_in1 = max(j_in0, a0), min(j_in1, a1)
+        if j_in1 < j_in0:
+            j_in1 = j_in0
     for r in range(r0, r1):
         b = r // oh
         i = r - b * oh
         yr = y[r - y0]
-        yr[:] = 0
-        for a in range(kh):
-            ii = i * sh + a * dh - ph
-            if ii < 0 or ii >= h:
-                continue
-            xr = x[b * h + ii - x0]
-            for t in range(kw):
-                off = t * dw - pw
-                j0, j1 = _span(ow, wd, sw, off)
-                # Loops over views from index 0: numba then knows no index is negative and
-                # the loops vectorise (4x faster than indexing with offsets).
-                if tiled:
-                    ys = yr[j0 * c:j1 * c]
-                    xs = xr[(j0 + off) * c:(j1 + off) * c]
-                    ws = wrow[a, t, j0 * c:j1 * c]
-                    for q in range(ys.shape[0]):
-                        ys[q] += xs[q] * ws[q]
-                else:
-                    wt = wk[a, t]
-                    for j in range(j0, j1):
-                        ys = yr[j * c:(j + 1) * c]
-                        xs = xr[(j * sw + off) * c:(j * sw + off + 1) * c]
-                        for k in range(c):
-                            ys[k] += xs[k] * wt[k]
+        top = i * sh - ph
+        if j_in1 > j_in0 and top >= 0 and top + 2 * dh < h:
+            base = b * h + top - x0
+            _dw3x3_pixels(yr, x[base], x[base + dh], x[base + 2 * dh], wk, wrow, c, sw, dw,
+                          pw, j_in0, j_in1, tiled)
+            _dw_taps(yr, x, b * h - x0, h, wk, wrow, c, ow, wd, i, sh, sw, ph, pw, dh, dw,
+                     0, j_in0, tiled)
+            _dw_taps(yr, x, b * h - x0, h, wk, wrow, c, ow, wd, i, sh, sw, ph, pw, dh, dw,
+                     j_in1, ow, tiled)
+        else:
+            _dw_taps(yr, x, b * h - x0, h, wk, wrow, c, ow, wd, i, sh, sw, ph, pw, dh, dw,
+                     0, ow, tiled)
         if use_bias:
             for j in range(ow):
                 ys = yr[j * c:(j + 1) * c]
@@ -178,6 +176,94 @@ def depthwise2d_band(r0, r1, x, x0, h, wk, wrow, bias, y, y0, oh, c, sh, sw, ph,
                     ys[k] += bias[k]
         if act:
             _clip_row(yr, lo, hi)
+
+
+@_njit(inline="always")
+def _dw_taps(yr, x, xb, h, wk, wrow, c, ow, wd, i, sh, sw, ph, pw, dh, dw, ja, jb, tiled):
+    """Output pixels ``[ja, jb)`` of row ``yr`` tap by tap, each tap's products added over
+    the pixels it reads inside the input (image rows from ``x[xb]``)."""
+    if jb <= ja:
+        return
+    yr[ja * c:jb * c] = 0
+    for a in range(wk.shape[0]):
+        ii = i * sh + a * dh - ph
+        if ii < 0 or ii >= h:
+            continue
+        xr = x[xb + ii]
+        for t in range(wk.shape[1]):
+            off = t * dw - pw
+            j0, j1 = _span(ow, wd, sw, off)
+            j0, j1 = max(j0, ja), min(j1, jb)
+            if j1 <= j0:
+                continue
+            # Loops over views from index 0: numba then knows no index is negative and
+            # the loops vectorise (4x faster than indexing with offsets).
+            if tiled:
+                ys = yr[j0 * c:j1 * c]
+                xs = xr[(j0 + off) * c:(j1 + off) * c]
+                ws = wrow[a, t, j0 * c:j1 * c]
+                for q in range(ys.shape[0]):
+                    ys[q] += xs[q] * ws[q]
+            else:
+                wt = wk[a, t]
+                for j in range(j0, j1):
+                    ys = yr[j * c:(j + 1) * c]
+                    xs = xr[(j * sw + off) * c:(j * sw + off + 1) * c]
+                    for k in range(c):
+                        ys[k] += xs[k] * wt[k]
+
+
+@_njit(inline="always")
+def _dw3x3_pixels(yr, xa, xb, xc, wk, wrow, c, sw, dw, pw, ja, jb, tiled):
+    """Output pixels ``[ja, jb)`` of a 3x3 depthwise row whose nine taps all lie inside
+    the input rows ``xa``, ``xb``, ``xc``: each output summed in registers, in
+    :func:`_dw_taps`' order (from zero, taps in row-major order), so the values agree to
+    the bit with it and the row is written once instead of nine times."""
+    s0, s1, s2 = (-pw) * c, (dw - pw) * c, (2 * dw - pw) * c
+    if tiled:  # sw == 1: one loop along the row, weights tiled along it
+        n = (jb - ja) * c
+        ys = yr[ja * c:jb * c]
+        q0 = ja * c
+        a0, a1, a2 = xa[q0 + s0:q0 + s0 + n], xa[q0 + s1:q0 + s1 + n], xa[q0 + s2:q0 + s2 + n]
+        b0, b1, b2 = xb[q0 + s0:q0 + s0 + n], xb[q0 + s1:q0 + s1 + n], xb[q0 + s2:q0 + s2 + n]
+        c0, c1, c2 = xc[q0 + s0:q0 + s0 + n], xc[q0 + s1:q0 + s1 + n], xc[q0 + s2:q0 + s2 + n]
+        w00, w01, w02 = wrow[0, 0, q0:q0 + n], wrow[0, 1, q0:q0 + n], wrow[0, 2, q0:q0 + n]
+        w10, w11, w12 = wrow[1, 0, q0:q0 + n], wrow[1, 1, q0:q0 + n], wrow[1, 2, q0:q0 + n]
+        w20, w21, w22 = wrow[2, 0, q0:q0 + n], wrow[2, 1, q0:q0 + n], wrow[2, 2, q0:q0 + n]
+        zero = ys.dtype.type(0)
+        for q in range(n):
+            ys[q] = _nine(zero, q, a0, a1, a2, b0, b1, b2, c0, c1, c2, w00, w01, w02, w10,
+                          w11, w12, w20, w21, w22)
+        return
+    w00, w01, w02 = wk[0, 0], wk[0, 1], wk[0, 2]
+    w10, w11, w12 = wk[1, 0], wk[1, 1], wk[1, 2]
+    w20, w21, w22 = wk[2, 0], wk[2, 1], wk[2, 2]
+    zero = yr.dtype.type(0)
+    for j in range(ja, jb):
+        ys = yr[j * c:(j + 1) * c]
+        p = j * sw * c
+        a0, a1, a2 = xa[p + s0:p + s0 + c], xa[p + s1:p + s1 + c], xa[p + s2:p + s2 + c]
+        b0, b1, b2 = xb[p + s0:p + s0 + c], xb[p + s1:p + s1 + c], xb[p + s2:p + s2 + c]
+        c0, c1, c2 = xc[p + s0:p + s0 + c], xc[p + s1:p + s1 + c], xc[p + s2:p + s2 + c]
+        for k in range(c):
+            ys[k] = _nine(zero, k, a0, a1, a2, b0, b1, b2, c0, c1, c2, w00, w01, w02, w10, w11,
+                          w12, w20, w21, w22)
+
+
+@_njit(inline="always")
+def _nine(zero, i, a0, a1, a2, b0, b1, b2, c0, c1, c2, w00, w01, w02, w10, w11, w12, w20, w21,
+          w22):
+    # Element i of a 3x3 window's nine products, summed from zero in row-major tap order.
+    v = zero + a0[i] * w00[i]
+    v += a1[i] * w01[i]
+    v += a2[i] * w02[i]
+    v += b0[i] * w10[i]
+    v += b1[i] * w11[i]
+    v += b2[i] * w12[i]
+    v += c0[i] * w20[i]
+    v += c1[i] * w21[i]
+    v += c2[i] * w22[i]
+    return v
 
 
 @_njit(nogil=True)
@@ -368,6 +454,167 @@ def spin_until_sum(flags, lo, total, limit):
             return True
         _sched_yield()
     return False
+
+
+@intrinsic
+def _address(typingctx, arr):
+    """The address of ``arr``'s first element, for a C function's pointer argument."""
+    sig = numba.types.voidptr(arr)
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        return builder.bitcast(ary.data, context.get_value_type(numba.types.voidptr))
+
+    return sig, codegen
+
+
+@_njit(inline="always")
+def _blas_operand(a):
+    """CBLAS's transpose flag and leading dimension for the 2-D view ``a``: row-major
+    (unit last stride) as it lies, else the transpose of a row-major matrix (unit first
+    stride; the caller checks one of the two holds)."""
+    r, c = a.shape
+    isz = a.itemsize
+    if a.strides[1] == isz or c == 1:
+        ld = a.strides[0] // isz if r > 1 else c
+        return 111, max(ld, c, 1)  # CblasNoTrans
+    ld = a.strides[1] // isz if c > 1 else r
+    return 112, max(ld, r, 1)  # CblasTrans
+
+
+@_njit(inline="always")
+def _matmul(gemm, a, b, c, one, zero):
+    """``c[...] = a @ b`` through ``gemm``, the BLAS's ``cblas_?gemm`` (numpy's own), on
+    2-D views; c row-major."""
+    ta, lda = _blas_operand(a)
+    tb, ldb = _blas_operand(b)
+    ldc = c.strides[0] // c.itemsize if c.shape[0] > 1 else c.shape[1]
+    gemm(101, ta, tb, a.shape[0], b.shape[1], a.shape[1], one, _address(a), lda,
+         _address(b), ldb, zero, _address(c), max(ldc, c.shape[1], 1))
+
+
+@_njit(nogil=True)
+def gemm_epilogue_rows(r0, r1, ack, gemm, one, zero, a, b, out, scale, bias, lo, hi,
+                       use_scale, use_bias, act, along_rows):
+    """Rows ``[r0, r1)`` of ``out = a @ b`` through ``gemm`` (the BLAS's ``cblas_?gemm``), then
+    :func:`epilogue_rows` (or :func:`epilogue_cols` unless ``along_rows``) on them, without
+    the GIL; ``ack``: as :func:`edp_channel_parts`."""
+    ack[0] = 1
+    if r1 <= r0:
+        return
+    _matmul(gemm, a[r0:r1], b, out[r0:r1], one, zero)
+    if along_rows:
+        epilogue_rows(r0, r1, out, scale, bias, lo, hi, use_scale, use_bias, act)
+    else:
+        epilogue_cols(r0, r1, out, scale, bias, lo, hi, use_scale, use_bias, act)
+
+
+@_njit(nogil=True)
+def im2col_gemm_rows(r0, r1, ack, gemm, one, zero, x, first, cols, kh, kw, sh, sw, ph, pw,
+                     dh, dw, ow, wt, out, scale, bias, lo, hi, use_scale, use_bias, act):
+    """Output rows ``[r0, r1)`` (of N*OH, of ``ow`` pixels) of a convolution: their rows of
+    ``cols`` by :func:`im2col2d` (or, with ``first``, :func:`im2col2d_first`), then their
+    rows of ``out = cols @ wt`` and :func:`epilogue_rows`, without the GIL; one task on the
+    kernels' threads instead of two. ``gemm``, ``ack``: as :func:`edp_channel_parts`."""
+    ack[0] = 1
+    if r1 <= r0:
+        return
+    if first:
+        im2col2d_first(r0, r1, x, cols, kh, kw, sh, sw, ph, pw, dh, dw)
+    else:
+        im2col2d(r0, r1, x, cols, kh, kw, sh, sw, ph, pw, dh, dw)
+    p0, p1 = r0 * ow, r1 * ow
+    _matmul(gemm, cols[p0:p1], wt, out[p0:p1], one, zero)
+    epilogue_rows(p0, p1, out, scale, bias, lo, hi, use_scale, use_bias, act)
+
+
+@_njit(nogil=True)
+def edp_channel_parts(p0, p1, ack, gemm, one, zero, parts, xt, we2, se, be, elo, ehi, use_se,
+                      use_be, eact, wd3, sd, use_sd, bd, h, w_in, oh, ow, sh, sw, ph, pw, dh,
+                      dw, lo, hi, use_bd, act, wp2, zp, first_e, first_p):
+    """Parts ``[p0, p1)`` of ``parts`` of ``_window._edp_channels`` (MobileNet V2's inverted
+    residual block on a small image, the threads sharing its expanded channels), entirely
+    without the GIL. Part ``i`` takes channels ``[c0, c1)``: their expansion from ``xt``
+    (C, pixels), its scale / bias / clip, their depthwise convolution (:func:`taps`,
+    :func:`depthwise2d_band`) and their share of the projection into ``zp[i]`` (pixels, F),
+    or (F, pixels) with ``first_p``. ``first_e``: the expansion runs filters first, then is
+    transposed to channels-last. ``gemm``: the BLAS's ``cblas_?gemm`` (the calling thread's
+    BLAS thread count is the caller's business). ``ack[0]`` is set to 1 on entry: a caller
+    waiting for it knows this thread holds no GIL (a thread waiting for the GIL sleeps, and
+    waking took 15-50 us on the 2-core virtual machine)."""
+    ack[0] = 1
+    ce = we2.shape[0]
+    pixels = xt.shape[1]
+    for part in range(p0, p1):
+        c0, c1 = ce * part // parts, ce * (part + 1) // parts
+        cw = c1 - c0
+        e = np.empty((pixels, cw), xt.dtype)
+        if first_e:
+            et = np.empty((cw, pixels), xt.dtype)
+            _matmul(gemm, we2[c0:c1], xt, et, one, zero)
+            epilogue_cols(0, cw, et, se[c0:c1] if use_se else se,
+                          be[c0:c1] if use_be else be, elo, ehi, use_se, use_be, eact)
+            for q in range(pixels):
+                row = e[q]
+                for k in range(cw):
+                    row[k] = et[k, q]
+        else:
+            _matmul(gemm, xt.T, we2[c0:c1].T, e, one, zero)
+            epilogue_rows(0, pixels, e, se[c0:c1] if use_se else se,
+                          be[c0:c1] if use_be else be, elo, ehi, use_se, use_be, eact)
+        tiled = sw == 1 and cw < 192
+        wk, wrow = _taps(wd3[c0:c1], sd[c0:c1] if use_sd else sd, use_sd, ow, tiled)
+        y = np.empty((oh, ow * cw), xt.dtype)
+        depthwise2d_band(0, oh, e.reshape((h, w_in * cw)), 0, h, wk, wrow,
+                         bd[c0:c1] if use_bd else bd, y, 0, oh, cw, sh, sw, ph, pw, dh, dw, lo,
+                         hi, use_bd, act, tiled)
+        y2 = y.reshape((oh * ow, cw))
+        if first_p:
+            _matmul(gemm, wp2[:, c0:c1], y2.T, zp[part], one, zero)
+        else:
+            _matmul(gemm, y2, wp2[:, c0:c1].T, zp[part], one, zero)
+
+
+@_njit(nogil=True)
+def ex_dw_pw_rows(r0, r1, ack, gemm, one, zero, x2d, wte, se, be, elo, ehi, use_se, use_be,
+                  eact, h, w_in, oh, ow, kh, wk, wrow, bd, c, sh, sw, ph, pw, dh, dw, lo, hi,
+                  use_bd, act, tiled, wtp, z, sp, bp, plo, phi, use_sp, use_bp, pact, residual):
+    """Output rows ``[r0, r1)`` (of N*OH) of ``_window.expand_depthwise_pointwise``'s row
+    blocks (MobileNet V2's inverted residual block), entirely without the GIL; the compiled
+    twin of ``_window._ex_dw_pw_rows``, image by image: the expansion of just the input rows
+    they read (``x2d`` (N*H*W, C) @ ``wte``, then scale / bias / clip), the depthwise rows
+    (:func:`depthwise2d_band` with the taps ``wk``, ``wrow``), their projection into ``z``
+    (N*OH*OW, F), its epilogue and, with ``residual``, the block's input added. ``gemm``,
+    ``ack``: as :func:`edp_channel_parts`."""
+    ack[0] = 1
+    if r1 <= r0:
+        return
+    e = np.empty((min(h, (r1 - r0 - 1) * sh + (kh - 1) * dh + 1) * w_in, c), z.dtype)
+    f = z.shape[1]
+    r = r0
+    while r < r1:
+        b = r // oh
+        i0 = r - b * oh
+        i1 = min(oh, r1 - b * oh)
+        top = max(0, i0 * sh - ph)
+        bottom = max(top, min(h, (i1 - 1) * sh - ph + (kh - 1) * dh + 1))
+        eb = e[:(bottom - top) * w_in]
+        _matmul(gemm, x2d[(b * h + top) * w_in:(b * h + bottom) * w_in], wte, eb, one, zero)
+        epilogue_rows(0, eb.shape[0], eb, se, be, elo, ehi, use_se, use_be, eact)
+        p0, p1 = r * ow, (r + i1 - i0) * ow
+        y = np.empty((p1 - p0, c), z.dtype)
+        depthwise2d_band(r, r + i1 - i0, eb.reshape((bottom - top, w_in * c)), b * h + top, h,
+                         wk, wrow, bd, y.reshape((i1 - i0, ow * c)), r, oh, c, sh, sw, ph, pw,
+                         dh, dw, lo, hi, use_bd, act, tiled)
+        _matmul(gemm, y, wtp, z[p0:p1], one, zero)
+        epilogue_rows(p0, p1, z, sp, bp, plo, phi, use_sp, use_bp, pact)
+        if residual:
+            for q in range(p0, p1):
+                zr = z[q]
+                xr = x2d[q]
+                for k in range(f):
+                    zr[k] += xr[k]
+        r += i1 - i0
 
 
 def dtype_ok(*arrays: np.ndarray) -> bool:

@@ -111,7 +111,10 @@ def _fc_forward(attrs, inputs, ctx):
     # y = x W^T + b, one GEMM; flatten=False applies it to the last axis.
     x, w = inputs[0], inputs[1]
     rows = x.shape[0] if attrs.flatten else -1
-    y = _acc(x).reshape(rows, w.shape[1]) @ _acc(w).T
+    # Through _window.gemm, as the convolutions' products: numpy's multi-threaded BLAS
+    # leaves its pool threads spinning for ~0.1 s after a call, taking a core from the
+    # kernels' threads (ResNet-18's classifier slowed the next forward's stem 1.6x).
+    y = _window.gemm(_acc(x).reshape(rows, w.shape[1]), _acc(w).T)
     if not attrs.no_bias:
         y += _acc(inputs[2]).reshape(-1)
     out_shape = (x.shape[0], w.shape[0]) if attrs.flatten else (*x.shape[:-1], w.shape[0])
