@@ -42,7 +42,8 @@ from numba.extending import intrinsic
 __all__ = ["depthwise2d", "depthwise2d_band", "taps", "im2col2d", "im2col2d_first",
            "maxpool2d", "epilogue_rows", "epilogue_cols", "batchnorm_fold", "spin_while",
            "spin_until_sum", "edp_channel_parts", "ex_dw_pw_rows",
-           "gemm_epilogue_rows", "im2col_gemm_rows"]
+           "gemm_epilogue_rows", "im2col_gemm_rows", "publish",
+           "post_and_spin"]
 
 
 def _njit(**kw):
@@ -424,6 +425,24 @@ def _load_acquire(typingctx, arr, idx):
     return sig, codegen
 
 
+@intrinsic
+def _store_seq_cst(typingctx, arr, idx, value):
+    """``arr[idx] = value`` as a sequentially consistent atomic store: it reaches memory
+    before any later load (a plain store may be delayed past a polling loop)."""
+    sig = numba.types.none(arr, idx, value)
+
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
+                                       wraparound=False)
+        val = context.cast(builder, args[2], sig.args[2], aryty.dtype)
+        builder.store_atomic(val, ptr, "seq_cst", aryty.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 # The C library's sched_yield, resolved by name when a kernel is compiled or loaded.
 _sched_yield = numba.types.ExternalFunction("sched_yield", numba.types.int32())
 
@@ -439,6 +458,17 @@ def spin_while(flags, i, value, limit):
             return True
         _sched_yield()
     return False
+
+
+@_njit(nogil=True)
+def post_and_spin(flags, slot, add, i, value, limit):
+    """``flags[slot] += add`` (a worker's count of the row blocks it finished), then
+    :func:`spin_while` ``(flags, i, value, limit)``. Posted without the GIL: a caller that
+    sees the count and takes the GIL back finds the worker polling, not waiting for the GIL
+    asleep (which made it 30 us late for the next task)."""
+    if add:
+        _store_seq_cst(flags, slot, _load_acquire(flags, slot) + add)
+    return spin_while(flags, i, value, limit)
 
 
 @_njit(nogil=True)
@@ -615,6 +645,17 @@ def ex_dw_pw_rows(r0, r1, ack, gemm, one, zero, x2d, wte, se, be, elo, ehi, use_
                 for k in range(f):
                     zr[k] += xr[k]
         r += i1 - i0
+
+
+@_njit(nogil=True)
+def publish(flags, ack, limit):
+    """``flags[0] += 1`` (a task for the polling workers), then :func:`spin_until_sum` on
+    ``ack`` for at most ``limit`` rounds; returns whether a worker acknowledged. Done without
+    the GIL, so a worker that sees the task at once finds the GIL free: a worker that finds
+    it held waits asleep (15-50 us to wake here), and polling workers see a task within a
+    microsecond, before a caller holding the GIL would let it go."""
+    _store_seq_cst(flags, 0, _load_acquire(flags, 0) + 1)
+    return spin_until_sum(ack, 0, 1, limit)
 
 
 def dtype_ok(*arrays: np.ndarray) -> bool:

@@ -157,7 +157,9 @@ class _Team:
         self.busy = threading.Lock()  # one caller at a time; others run their rows alone
         # Compiled (or loaded from numba's cache) here, not first in a worker thread.
         jm.spin_while(self.flags, 0, -1, 1)
+        jm.post_and_spin(self.flags, 1, 0, 0, -1, 1)
         jm.spin_until_sum(self.flags, 1, 0, 1)
+        jm.publish(np.zeros(1, np.int64), np.ones(1, np.int64), 1)
         for w in range(workers):
             threading.Thread(target=self._work, args=(w,), daemon=True,
                              name=f"mxlite-kernel-{w}").start()
@@ -165,15 +167,17 @@ class _Team:
     def _work(self, w: int) -> None:
         if _LOCAL_THREADS is not None:
             _LOCAL_THREADS(1)  # every GEMM of a kernel runs on its own thread
-        flags, seen = self.flags, 0
+        flags, seen, done = self.flags, 0, 0
         while True:
-            if not self.jm.spin_while(flags, 0, seen, self.IDLE_SPIN):
+            # The blocks of the last task are counted here, from compiled code: the caller
+            # takes the GIL back once they are, and this thread then polls without it.
+            if not self.jm.post_and_spin(flags, 1 + w, done, 0, seen, self.IDLE_SPIN):
                 with self.cond:
                     self.sleepers += 1
                     while flags[0] == seen:
                         self.cond.wait()
                     self.sleepers -= 1
-            seen = int(flags[0])
+            seen, done = int(flags[0]), 0
             task = self.task
             if task is None:  # the caller ran every block before this worker woke
                 continue
@@ -187,7 +191,7 @@ class _Team:
                     self.error = e
                 # Counted per block (only this thread writes its slot): a worker that read
                 # the task number late may meet the same task in two turns of this loop.
-                flags[1 + w] += 1
+                done += 1
             # Hold no array between tasks: a convolution's im2col matrix would outlive it.
             task = fn = args = edges = claim = None
 
@@ -213,13 +217,18 @@ class _Team:
             self.error = None
             flags = self.flags
             flags[1:] = 0
-            flags[0] += 1  # after the task and the counts: the workers read them next
             awake = not self.sleepers
-            if not awake:
-                with self.cond:
-                    self.cond.notify_all()
-            elif ack is not None:
-                self.jm.spin_until_sum(ack, 0, 1, self.ACK_SPIN)
+            if ack is not None and awake:
+                # The task number last, from compiled code (see _jit.publish). A worker that
+                # falls asleep meanwhile misses this task (the caller runs its blocks) and
+                # is woken for the next.
+                self.jm.publish(flags, ack, self.ACK_SPIN)
+            else:
+                flags[0] += 1  # after the task and the counts: the workers read them next
+                awake = not self.sleepers
+                if not awake:
+                    with self.cond:
+                        self.cond.notify_all()
             mine = 0
             try:
                 for i in claim:
