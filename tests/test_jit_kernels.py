@@ -368,6 +368,37 @@ def test_team_many_small_tasks_in_a_row():
     assert _run(code) == "ok"
 
 
+def test_team_compiled_tasks_with_handshake_in_a_row():
+    # Compiled tasks (published from compiled code, acknowledged by the worker, its blocks
+    # posted before it polls again) between Python stretches of every length, with workers
+    # polling, asleep, or late: each task's rows all computed, nothing waits forever.
+    code = ("import random, time, numpy as np\n"
+            "from mxlite.ops import _window as W\n"
+            "W.set_jit(True)\n"
+            "rng = random.Random(1)\n"
+            "a = np.random.default_rng(2).standard_normal((64, 24)).astype(np.float32)\n"
+            "b = np.random.default_rng(3).standard_normal((24, 40)).astype(np.float32)\n"
+            "bias = np.ones(40, np.float32)\n"
+            "want = a @ b + bias\n"
+            "jm, dt = W.jit(), np.dtype(np.float32)\n"
+            "z = np.zeros(1, dt)\n"
+            "for k in range(2000):\n"
+            "    out = np.full((64, 40), np.nan, np.float32)\n"
+            "    n = rng.randint(2, 64)\n"
+            "    W._blas_task(jm.gemm_epilogue_rows, n, dt, a, b, out, z, bias, dt.type(0),\n"
+            "                 dt.type(0), False, True, False, True)\n"
+            "    assert np.allclose(out[:n], want[:n], atol=1e-4), k\n"
+            "    assert np.isnan(out[n:]).all(), k\n"
+            "    pause = rng.choice((0, 0, 2e-5, 1e-4, 5e-4))\n"
+            "    t = time.perf_counter()\n"
+            "    while time.perf_counter() - t < pause:\n"
+            "        pass  # Python holding the GIL\n"
+            "    if k % 400 == 0:\n"
+            "        time.sleep(0.002)  # the worker goes to sleep\n"
+            "print(W._TEAM[0].flags[0] > 0)")
+    assert _run(code) == "True"
+
+
 def test_team_shared_by_threads():
     # Callers on several threads at once: one uses the team, the others run alone.
     import threading
@@ -595,6 +626,39 @@ def test_blas_kernels_match_their_python_twins(monkeypatch, residual):
             m.setattr(W, "_GEMM", {})
             ref = W.conv_forward(xx, ww, b, (2, 2), (1, 1), (1, 1), scale=scale, act=RELU6)
         np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_gemm_epilogue_operands_blas_cannot_read():
+    # A broadcast operand (zero stride) or a strided view is no BLAS operand as it lies:
+    # such products go through numpy, with the same values.
+    a = np.broadcast_to(_rand((64,), 108), (2000, 64))
+    w = _rand((64, 100), 109)
+    assert a.shape[0] * 64 * 100 >= W.FUSED_GEMM_MACS
+    for lhs in (a, _rand((2000, 128), 110)[:, ::2]):
+        assert not W._blas_ok(lhs)
+        np.testing.assert_allclose(W.gemm_epilogue(lhs, w, act=RELU), np.maximum(
+            np.ascontiguousarray(lhs) @ w, 0), rtol=1e-5, atol=1e-4)
+
+
+def test_blas_kernels_in_float64(monkeypatch):
+    # cblas_dgemm through the same compiled tasks: row blocks (30x30) and shared channels.
+    for shape, ce, f in (((1, 16, 30, 30), 96, 24), ((1, 24, 12, 12), 200, 32)):
+        x = _rand(shape, 104, np.float64)
+        we = _rand((ce, shape[1], 1, 1), 105, np.float64) * 0.3
+        wd = _rand((ce, 1, 3, 3), 106, np.float64) * 0.3
+        wp = _rand((f, ce, 1, 1), 107, np.float64) * 0.3
+        stride = (1, 1)
+
+        def run(x=x, we=we, wd=wd, wp=wp, stride=stride, ce=ce):
+            return W.expand_depthwise_pointwise(x, we, None, None, RELU6, wd, stride, (1, 1),
+                                                (1, 1), ce, None, None, RELU6, wp, None, None,
+                                                None, {})
+        got = run()
+        with monkeypatch.context() as m:
+            m.setattr(W, "_GEMM", {})
+            ref = run()
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("pool_type", ["avg", "max", "sum"])

@@ -1,12 +1,13 @@
 """Optional compiled kernels (numba) for the sliding-window operators' inference hot spots.
 
-Every kernel here has a numpy twin in :mod:`mxlite.ops._window` that computes the same values
-in the same summation order (so results agree to the last bit in float32: numba contracts no
-multiply-add into an FMA and reorders no sum without ``fastmath``); these kernels only take
-fewer passes over memory. Each is a serial ``nogil`` function over a range of output rows
-``[r0, r1)``: ``_window`` shares the rows among its own worker threads, which poll for the
-next task for ~0.1 ms, yielding the core, then sleep (numba's ``parallel=True`` teams spin
-between regions without yielding and fought OpenBLAS's threads for the cores).
+Every row-range kernel below has a numpy twin in :mod:`mxlite.ops._window` that computes
+the same values in the same summation order (so results agree to the last bit in float32:
+numba contracts no multiply-add into an FMA and reorders no sum without ``fastmath``); these
+kernels only take fewer passes over memory. Each is a serial ``nogil`` function over a range
+of output rows ``[r0, r1)``: ``_window`` shares the rows among its own worker threads, which
+poll for the next task for ~0.1 ms, yielding the core, then sleep (numba's
+``parallel=True`` teams spin between regions without yielding and fought OpenBLAS's threads
+for the cores).
 Loops run over views from index 0, so numba knows no index is negative and vectorises them.
 
 - :func:`depthwise2d`: a depthwise 2-D convolution straight from the unpadded channels-last
@@ -21,7 +22,21 @@ Loops run over views from index 0, so numba knows no index is negative and vecto
   in one pass;
 - :func:`batchnorm_fold`: an inference BatchNorm's per-channel scale and shift in one pass;
 - :func:`spin_while` / :func:`spin_until_sum`: the polling waits of ``_window``'s thread team
-  (atomic loads, no GIL, yielding the core between reads).
+  (atomic loads, no GIL, yielding the core between reads); :func:`publish` and
+  :func:`post_and_spin` hand a task over and post a worker's finished blocks without the GIL.
+
+Whole tasks of one thread, which also multiply: numpy's own BLAS (``cblas_sgemm`` /
+``cblas_dgemm`` of its bundled OpenBLAS, handed in as a ctypes function, see
+``_window._find_gemm``) is called from compiled code, so a thread never takes the GIL back
+inside its task. Their numpy twins are the separate calls they fuse; values agree within
+float rounding (BLAS sums the products of a block of rows in its own order):
+
+- :func:`gemm_epilogue_rows`: row blocks of a GEMM and their epilogue;
+- :func:`im2col_gemm_rows`: a convolution's im2col rows, their GEMM and epilogue;
+- :func:`ex_dw_pw_rows`: MobileNet V2's inverted residual block (expand, depthwise,
+  project, shortcut) over blocks of output rows;
+- :func:`edp_channel_parts`: the same block on a small image over parts of its expanded
+  channels (the caller adds the partial projections).
 
 This module imports numba at its top: ``_window`` imports it lazily on the first call that
 can use it, never at ``import mxlite``, and not at all when ``MXLITE_JIT=0`` or numba is
@@ -610,8 +625,8 @@ def ex_dw_pw_rows(r0, r1, ack, gemm, one, zero, x2d, wte, se, be, elo, ehi, use_
                   eact, h, w_in, oh, ow, kh, wk, wrow, bd, c, sh, sw, ph, pw, dh, dw, lo, hi,
                   use_bd, act, tiled, wtp, z, sp, bp, plo, phi, use_sp, use_bp, pact, residual):
     """Output rows ``[r0, r1)`` (of N*OH) of ``_window.expand_depthwise_pointwise``'s row
-    blocks (MobileNet V2's inverted residual block), entirely without the GIL; the compiled
-    twin of ``_window._ex_dw_pw_rows``, image by image: the expansion of just the input rows
+    blocks (MobileNet V2's inverted residual block), entirely without the GIL, image by
+    image: the expansion of just the input rows
     they read (``x2d`` (N*H*W, C) @ ``wte``, then scale / bias / clip), the depthwise rows
     (:func:`depthwise2d_band` with the taps ``wk``, ``wrow``), their projection into ``z``
     (N*OH*OW, F), its epilogue and, with ``residual``, the block's input added. ``gemm``,

@@ -53,7 +53,7 @@ _LOCAL_THREADS = _find_local_threads()
 
 def _find_gemm() -> dict:
     """numpy's bundled OpenBLAS's ``cblas_sgemm`` and ``cblas_dgemm`` as ctypes functions by
-    dtype, for compiled kernels that multiply without the GIL (:func:`_edp_channels`); empty
+    dtype, for compiled kernels that multiply without the GIL (:func:`_blas_task`); empty
     where numpy links another BLAS."""
     import ctypes
     import glob
@@ -341,8 +341,12 @@ def gemm_epilogue(a: np.ndarray, b: np.ndarray, scale=None, bias=None, act=None,
 
 
 def _blas_ok(a: np.ndarray) -> bool:
-    """Whether a 2-D array is a BLAS operand as it lies (one of its strides is unit)."""
-    return a.itemsize in a.strides
+    """Whether a 2-D array is a BLAS operand as it lies: row-major or column-major with a
+    leading dimension that does not overlap rows (a broadcast operand's zero stride would
+    be read as a leading dimension of the row length)."""
+    (r, c), (s0, s1), isz = a.shape, a.strides, a.itemsize
+    return ((s1 == isz or c == 1) and (r == 1 or s0 >= max(c, 1) * isz and s0 % isz == 0)
+            or (s0 == isz or r == 1) and (c == 1 or s1 >= max(r, 1) * isz and s1 % isz == 0))
 
 
 def _blas_task(kernel, rows: int, dt: np.dtype, *args, work: int | None = None) -> None:
