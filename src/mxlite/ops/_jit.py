@@ -22,8 +22,8 @@ Loops run over views from index 0, so numba knows no index is negative and vecto
   in one pass;
 - :func:`batchnorm_fold`: an inference BatchNorm's per-channel scale and shift in one pass;
 - :func:`spin_while` / :func:`spin_until_sum`: the polling waits of ``_window``'s thread team
-  (atomic loads, no GIL, yielding the core between reads); :func:`publish` and
-  :func:`post_and_spin` hand a task over and post a worker's finished blocks without the GIL.
+  (atomic loads, no GIL, yielding the core between reads); :func:`post_and_spin` posts a worker's
+  finished blocks without the GIL.
 
 Whole tasks of one thread, which also multiply: numpy's own BLAS (``cblas_sgemm`` /
 ``cblas_dgemm`` of its bundled OpenBLAS, handed in as a ctypes function, see
@@ -57,7 +57,7 @@ from numba.extending import intrinsic
 __all__ = ["depthwise2d", "depthwise2d_band", "taps", "im2col2d", "im2col2d_first",
            "maxpool2d", "epilogue_rows", "epilogue_cols", "batchnorm_fold", "spin_while",
            "spin_until_sum", "edp_channel_parts", "ex_dw_pw_rows",
-           "gemm_epilogue_rows", "im2col_gemm_rows", "publish",
+           "gemm_epilogue_rows", "im2col_gemm_rows",
            "post_and_spin"]
 
 
@@ -514,6 +514,16 @@ def _address(typingctx, arr):
 
 
 @_njit(inline="always")
+def _publish(pub):
+    """``pub[0] += 1`` when ``pub`` is not empty: the thread team's next task, published by
+    the caller's first block of it once that block holds no GIL. A polling worker sees a
+    task within a microsecond and then takes the GIL; had the caller still held it, the
+    worker would wait for it asleep (15-50 us to wake on the 2-core virtual machine)."""
+    if pub.shape[0]:
+        _store_seq_cst(pub, 0, _load_acquire(pub, 0) + 1)
+
+
+@_njit(inline="always")
 def _blas_operand(a):
     """CBLAS's transpose flag and leading dimension for the 2-D view ``a``: row-major
     (unit last stride) as it lies, else the transpose of a row-major matrix (unit first
@@ -539,12 +549,12 @@ def _matmul(gemm, a, b, c, one, zero):
 
 
 @_njit(nogil=True)
-def gemm_epilogue_rows(r0, r1, ack, gemm, one, zero, a, b, out, scale, bias, lo, hi,
+def gemm_epilogue_rows(r0, r1, pub, gemm, one, zero, a, b, out, scale, bias, lo, hi,
                        use_scale, use_bias, act, along_rows):
     """Rows ``[r0, r1)`` of ``out = a @ b`` through ``gemm`` (the BLAS's ``cblas_?gemm``), then
     :func:`epilogue_rows` (or :func:`epilogue_cols` unless ``along_rows``) on them, without
-    the GIL; ``ack``: as :func:`edp_channel_parts`."""
-    ack[0] = 1
+    the GIL; ``pub``: as :func:`edp_channel_parts`."""
+    _publish(pub)
     if r1 <= r0:
         return
     _matmul(gemm, a[r0:r1], b, out[r0:r1], one, zero)
@@ -555,13 +565,13 @@ def gemm_epilogue_rows(r0, r1, ack, gemm, one, zero, a, b, out, scale, bias, lo,
 
 
 @_njit(nogil=True)
-def im2col_gemm_rows(r0, r1, ack, gemm, one, zero, x, first, cols, kh, kw, sh, sw, ph, pw,
+def im2col_gemm_rows(r0, r1, pub, gemm, one, zero, x, first, cols, kh, kw, sh, sw, ph, pw,
                      dh, dw, ow, wt, out, scale, bias, lo, hi, use_scale, use_bias, act):
     """Output rows ``[r0, r1)`` (of N*OH, of ``ow`` pixels) of a convolution: their rows of
     ``cols`` by :func:`im2col2d` (or, with ``first``, :func:`im2col2d_first`), then their
     rows of ``out = cols @ wt`` and :func:`epilogue_rows`, without the GIL; one task on the
-    kernels' threads instead of two. ``gemm``, ``ack``: as :func:`edp_channel_parts`."""
-    ack[0] = 1
+    kernels' threads instead of two. ``gemm``, ``pub``: as :func:`edp_channel_parts`."""
+    _publish(pub)
     if r1 <= r0:
         return
     if first:
@@ -574,7 +584,7 @@ def im2col_gemm_rows(r0, r1, ack, gemm, one, zero, x, first, cols, kh, kw, sh, s
 
 
 @_njit(nogil=True)
-def edp_channel_parts(p0, p1, ack, gemm, one, zero, parts, xt, we2, se, be, elo, ehi, use_se,
+def edp_channel_parts(p0, p1, pub, gemm, one, zero, parts, xt, we2, se, be, elo, ehi, use_se,
                       use_be, eact, wd3, sd, use_sd, bd, h, w_in, oh, ow, sh, sw, ph, pw, dh,
                       dw, lo, hi, use_bd, act, wp2, zp, first_e, first_p):
     """Parts ``[p0, p1)`` of ``parts`` of ``_window._edp_channels`` (MobileNet V2's inverted
@@ -584,10 +594,9 @@ def edp_channel_parts(p0, p1, ack, gemm, one, zero, parts, xt, we2, se, be, elo,
     :func:`depthwise2d_band`) and their share of the projection into ``zp[i]`` (pixels, F),
     or (F, pixels) with ``first_p``. ``first_e``: the expansion runs filters first, then is
     transposed to channels-last. ``gemm``: the BLAS's ``cblas_?gemm`` (the calling thread's
-    BLAS thread count is the caller's business). ``ack[0]`` is set to 1 on entry: a caller
-    waiting for it knows this thread holds no GIL (a thread waiting for the GIL sleeps, and
-    waking took 15-50 us on the 2-core virtual machine)."""
-    ack[0] = 1
+    BLAS thread count is the caller's business). ``pub``: the thread team's task counter
+    when the caller runs its first block, else empty (:func:`_publish`)."""
+    _publish(pub)
     ce = we2.shape[0]
     pixels = xt.shape[1]
     for part in range(p0, p1):
@@ -621,7 +630,7 @@ def edp_channel_parts(p0, p1, ack, gemm, one, zero, parts, xt, we2, se, be, elo,
 
 
 @_njit(nogil=True)
-def ex_dw_pw_rows(r0, r1, ack, gemm, one, zero, x2d, wte, se, be, elo, ehi, use_se, use_be,
+def ex_dw_pw_rows(r0, r1, pub, gemm, one, zero, x2d, wte, se, be, elo, ehi, use_se, use_be,
                   eact, h, w_in, oh, ow, kh, wk, wrow, bd, c, sh, sw, ph, pw, dh, dw, lo, hi,
                   use_bd, act, tiled, wtp, z, sp, bp, plo, phi, use_sp, use_bp, pact, residual):
     """Output rows ``[r0, r1)`` (of N*OH) of ``_window.expand_depthwise_pointwise``'s row
@@ -630,8 +639,8 @@ def ex_dw_pw_rows(r0, r1, ack, gemm, one, zero, x2d, wte, se, be, elo, ehi, use_
     they read (``x2d`` (N*H*W, C) @ ``wte``, then scale / bias / clip), the depthwise rows
     (:func:`depthwise2d_band` with the taps ``wk``, ``wrow``), their projection into ``z``
     (N*OH*OW, F), its epilogue and, with ``residual``, the block's input added. ``gemm``,
-    ``ack``: as :func:`edp_channel_parts`."""
-    ack[0] = 1
+    ``pub``: as :func:`edp_channel_parts`."""
+    _publish(pub)
     if r1 <= r0:
         return
     e = np.empty((min(h, (r1 - r0 - 1) * sh + (kh - 1) * dh + 1) * w_in, c), z.dtype)
@@ -660,17 +669,6 @@ def ex_dw_pw_rows(r0, r1, ack, gemm, one, zero, x2d, wte, se, be, elo, ehi, use_
                 for k in range(f):
                     zr[k] += xr[k]
         r += i1 - i0
-
-
-@_njit(nogil=True)
-def publish(flags, ack, limit):
-    """``flags[0] += 1`` (a task for the polling workers), then :func:`spin_until_sum` on
-    ``ack`` for at most ``limit`` rounds; returns whether a worker acknowledged. Done without
-    the GIL, so a worker that sees the task at once finds the GIL free: a worker that finds
-    it held waits asleep (15-50 us to wake here), and polling workers see a task within a
-    microsecond, before a caller holding the GIL would let it go."""
-    _store_seq_cst(flags, 0, _load_acquire(flags, 0) + 1)
-    return spin_until_sum(ack, 0, 1, limit)
 
 
 def dtype_ok(*arrays: np.ndarray) -> bool:

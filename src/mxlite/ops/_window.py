@@ -140,7 +140,6 @@ class _Team:
     # the caller's, and polling by sleeps (60-80 us apart in practice) lost ~1 ms per
     # ResNet-18 forward. Each round yields, so a busy machine gets the core.
     WAIT_SPIN = 4000
-    ACK_SPIN = 100
     MISSES, SKIP = 3, 16
 
     def __init__(self, jm, workers: int):
@@ -159,7 +158,6 @@ class _Team:
         jm.spin_while(self.flags, 0, -1, 1)
         jm.post_and_spin(self.flags, 1, 0, 0, -1, 1)
         jm.spin_until_sum(self.flags, 1, 0, 1)
-        jm.publish(np.zeros(1, np.int64), np.ones(1, np.int64), 1)
         for w in range(workers):
             threading.Thread(target=self._work, args=(w,), daemon=True,
                              name=f"mxlite-kernel-{w}").start()
@@ -195,14 +193,16 @@ class _Team:
             # Hold no array between tasks: a convolution's im2col matrix would outlive it.
             task = fn = args = edges = claim = None
 
-    def run(self, fn, rows: int, *args, ack: np.ndarray | None = None) -> bool:
+    def run(self, fn, rows: int, *args, publish: bool = False) -> bool:
         """``fn`` over the row blocks of ``[0, rows)``; False (nothing run) when another
         thread is using the team.
 
-        ``ack`` (int64, zeros), for a compiled ``fn`` that sets ``ack[0]`` on entry, having
-        released the GIL: the caller waits for a polling worker to get there (at most
-        ``ACK_SPIN`` rounds) before it runs a block itself. Otherwise the worker, woken while
-        the caller runs Python, waits for the GIL asleep, and started 35-45 us late."""
+        ``publish``: ``fn`` is one of ``_jit``'s whole-task kernels, whose first argument
+        after the rows is ``pub`` (``args[0]``, empty): the caller's first block gets the
+        task counter there instead and publishes the task itself once it runs without the
+        GIL (``_jit._publish``). A worker woken while the caller ran Python would wait for
+        the GIL asleep, and started 35-45 us late; published by the caller's compiled
+        block, it takes the GIL at once, with no wait on either side."""
         import itertools
         if self.skip:
             self.skip -= 1
@@ -218,12 +218,8 @@ class _Team:
             flags = self.flags
             flags[1:] = 0
             awake = not self.sleepers
-            if ack is not None and awake:
-                # The task number last, from compiled code (see _jit.publish). A worker that
-                # falls asleep meanwhile misses this task (the caller runs its blocks) and
-                # is woken for the next.
-                self.jm.publish(flags, ack, self.ACK_SPIN)
-            else:
+            first = publish and awake
+            if not first:
                 flags[0] += 1  # after the task and the counts: the workers read them next
                 awake = not self.sleepers
                 if not awake:
@@ -231,6 +227,9 @@ class _Team:
                         self.cond.notify_all()
             mine = 0
             try:
+                if first:  # a polling worker: the caller's block publishes the task
+                    mine += 1
+                    fn(edges[next(claim)], edges[1], flags, *args[1:])
                 for i in claim:
                     if i >= parts:
                         break
@@ -261,7 +260,7 @@ class _Team:
 _TEAM: list = []  # [_Team] of :func:`_in_parallel`, made on first use
 
 
-def _in_parallel(fn, rows: int, *args, ack: np.ndarray | None = None) -> None:
+def _in_parallel(fn, rows: int, *args, publish: bool = False) -> None:
     """``fn(r0, r1, *args)`` over row blocks of ``[0, rows)``, one per core, on the calling
     thread and the kernels' workers (:class:`_Team`; the compiled kernels and numpy's BLAS
     release the GIL). Results do not depend on the split: rows are independent."""
@@ -275,17 +274,17 @@ def _in_parallel(fn, rows: int, *args, ack: np.ndarray | None = None) -> None:
         jm = _JIT[0] or _load_jit()
         team = _Team(jm, THREADS - 1) if jm else None
         _TEAM[:] = [team] if team is not None else []
-    if team is None or not team.run(fn, rows, *args, ack=ack):
+    if team is None or not team.run(fn, rows, *args, publish=publish):
         fn(0, rows, *args)
 
 
-def _run_rows(fn, rows: int, work: int, *args, ack: np.ndarray | None = None) -> None:
+def _run_rows(fn, rows: int, work: int, *args, publish: bool = False) -> None:
     """A row-ranged compiled kernel over ``[0, rows)``, split over the cores when ``work`` is
-    worth a wake-up (``PARALLEL_WORK``); ``ack``: see :meth:`_Team.run`."""
+    worth a wake-up (``PARALLEL_WORK``); ``publish``: see :meth:`_Team.run`."""
     if work < PARALLEL_WORK or THREADS < 2:
         fn(0, rows, *args)
     else:
-        _in_parallel(fn, rows, *args, ack=ack)
+        _in_parallel(fn, rows, *args, publish=publish)
 
 
 def _gemm_rows(r0: int, r1: int, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
@@ -349,20 +348,23 @@ def _blas_ok(a: np.ndarray) -> bool:
             or (s0 == isz or r == 1) and (c == 1 or s1 >= max(r, 1) * isz and s1 % isz == 0))
 
 
+_NO_PUB = np.zeros(0, np.int64)  # a whole-task kernel's ``pub`` when it publishes nothing
+
+
 def _blas_task(kernel, rows: int, dt: np.dtype, *args, work: int | None = None) -> None:
-    """``kernel(r0, r1, ack, gemm, one, zero, *args)`` over the row blocks of ``[0, rows)``:
+    """``kernel(r0, r1, pub, gemm, one, zero, *args)`` over the row blocks of ``[0, rows)``:
     one of ``_jit``'s kernels that multiply through numpy's BLAS (``gemm``, its
     ``cblas_?gemm`` for ``dt``) without the GIL, on the kernels' threads (:func:`_run_rows`
-    when ``work`` is given, else always :func:`_in_parallel`) with the handshake of
-    :meth:`_Team.run`. Every thread's BLAS runs single-threaded meanwhile."""
-    ack = np.zeros(1, np.int64)
-    full = (ack, _GEMM[dt], dt.type(1), dt.type(0), *args)
+    when ``work`` is given, else always :func:`_in_parallel`), the caller's first block
+    publishing the task (``pub``, :meth:`_Team.run`). Every thread's BLAS runs
+    single-threaded meanwhile."""
+    full = (_NO_PUB, _GEMM[dt], dt.type(1), dt.type(0), *args)
     prev = _LOCAL_THREADS(1)
     try:
         if work is None:
-            _in_parallel(kernel, rows, *full, ack=ack)
+            _in_parallel(kernel, rows, *full, publish=True)
         else:
-            _run_rows(kernel, rows, work, *full, ack=ack)
+            _run_rows(kernel, rows, work, *full, publish=True)
     finally:
         _LOCAL_THREADS(prev)
 
