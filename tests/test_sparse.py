@@ -54,8 +54,12 @@ def test_csr_from_arrays():
     assert cs.copyto(mx.cpu(0)).asnumpy().tolist() == cs.asnumpy().tolist()
     coo = nd.sparse.csr_matrix(([1, 2], ([0, 2], [1, 0])), shape=(3, 3))
     assert coo.asnumpy().tolist() == [[0, 1, 0], [0, 0, 0], [2, 0, 0]]
+    # Index values are taken unchecked, as MXNet takes them; check_format() refuses them.
+    bad = nd.sparse.csr_matrix(([1, 2], [0, 1], [0, 3]), shape=(1, 3))
+    with pytest.raises(MXNetError, match="indptr must run from 0 to the 2 stored values"):
+        bad.check_format()
     with pytest.raises(MXNetError, match="inconsistent"):
-        nd.sparse.csr_matrix(([1, 2], [0, 1], [0, 3]), shape=(1, 3))
+        nd.sparse.csr_matrix(([1, 2], [0], [0, 2]), shape=(1, 3))
 
 
 def test_dense_to_sparse_and_back():

@@ -1169,6 +1169,23 @@ def download(url: str, fname: str | None = None, dirname: str | None = None,
                      f"{os.path.abspath(fname)}. Fetch {url} there by other means.")
 
 
+def get_bz2_data(data_dir: str, data_name: str, url: str, data_origin_name: str) -> None:
+    """Make sure ``data_dir/data_name`` exists, extracting it from the bz2 file
+    ``data_dir/data_origin_name`` (which is then removed, as MXNet removes it) when missing.
+    mxlite does not download ``url``: without either file an :class:`MXNetError` says where
+    to put it."""
+    import bz2
+    import shutil
+
+    target = os.path.join(data_dir, data_name)
+    if os.path.exists(target):
+        return
+    origin = download(url, fname=data_origin_name, dirname=data_dir)
+    with bz2.BZ2File(origin, "rb") as src, open(target, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    os.remove(origin)
+
+
 def _local_dataset(files: Sequence[str], url: str) -> None:
     # MXNet downloads the zip and extracts it into data/ when a file is missing; here the zip
     # has to be there already.

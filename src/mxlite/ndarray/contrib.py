@@ -7,13 +7,14 @@ records every step and differentiates through the loop.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..base import MXNetError
 from ..util import flatten_nested, regroup_nested
 from .register import namespace_getattr as _namespace_getattr
 
-__all__: list[str] = ["foreach", "while_loop", "cond"]
+__all__: list[str] = ["rand_zipfian", "foreach", "while_loop", "cond"]
 _getattr, __dir__ = _namespace_getattr(globals(), "_contrib_")
 __getattr__ = _getattr
 
@@ -37,6 +38,35 @@ def _op(name: str) -> Any:
     from .register import make_function
 
     return make_function(name)
+
+
+def rand_zipfian(true_classes: Any, num_sampled: int, range_max: int, ctx: Any = None
+                 ) -> tuple[Any, Any, Any]:
+    """Draw ``num_sampled`` classes in ``[0, range_max)`` with replacement from the
+    approximately log-uniform (Zipfian) distribution ``P(class) = (log(class + 2) -
+    log(class + 1)) / log(range_max + 1)``, as MXNet's sampled-softmax helper does.
+
+    Returns ``(samples, expected_count_true, expected_count_sample)``: the sampled classes
+    (int64), and how many times each true class (1-D ``true_classes``) and each sample is
+    expected to occur in ``num_sampled`` draws (float64). ``ctx`` defaults to the current
+    context.
+    """
+    from ..context import current_context
+    from . import random
+
+    if ctx is None:
+        ctx = current_context()
+    log_range = math.log(range_max + 1)
+    rand = random.uniform(0, log_range, shape=(num_sampled,), dtype="float64", ctx=ctx)
+    # exp(U(0, log(range_max + 1))) - 1 lies in [0, range_max]; the modulo folds the
+    # (measure-zero) upper end back into range, as MXNet does.
+    sampled_classes = (rand.exp() - 1).astype("int64") % range_max
+    true_cls = true_classes.as_in_context(ctx).astype("float64")
+    expected_count_true = ((true_cls + 2.0) / (true_cls + 1.0)).log() / log_range * num_sampled
+    # float64 classes, so (c + 2) / (c + 1) is not an integer division
+    sampled_cls_fp64 = sampled_classes.astype("float64")
+    expected_prob_sampled = ((sampled_cls_fp64 + 2.0) / (sampled_cls_fp64 + 1.0)).log() / log_range
+    return sampled_classes, expected_count_true, expected_prob_sampled * num_sampled
 
 
 def foreach(body: Any, data: Any, init_states: Any) -> tuple[Any, Any]:
@@ -144,3 +174,70 @@ def isfinite(data: Any) -> Any:
 def isnan(data: Any) -> Any:
     """1 where ``data`` is NaN, else 0."""
     return data != data
+
+
+# AdamW, as MXNet's ``ndarray/contrib.py`` wraps the ``_adamw_update`` operators: a Python
+# number ``rescale_grad`` becomes a (1,) array on the weight's context (the operators take it
+# as an input, so a loss scaler's NaN/Inf skips the step), and the ``multi_`` forms interleave
+# their lists per tensor.
+
+
+def _get_rescale_grad(rescale_grad: Any, ctx: Any) -> Any:
+    nd = _nd()
+    if isinstance(rescale_grad, nd.NDArray):
+        return rescale_grad.as_in_context(ctx)
+    return nd.full(shape=(1,), val=rescale_grad, ctx=ctx)
+
+
+def adamw_update(weight: Any, grad: Any, mean: Any, var: Any, rescale_grad: Any, lr: float,
+                 eta: float, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8,
+                 wd: float = 0, clip_gradient: float = -1, out: Any = None, name: Any = None,
+                 **kwargs: Any) -> Any:
+    """AdamW step: ``m = beta1*m + (1-beta1)*g``, ``v = beta2*v + (1-beta2)*g**2``,
+    ``w -= eta * (lr * m / (sqrt(v) + epsilon) + wd * w)`` with ``g = clip(rescale_grad *
+    grad)``; ``mean`` / ``var`` are updated in place, the new weight is returned (or written
+    to ``out``). Skipped when ``rescale_grad`` is NaN, infinite or 0."""
+    rescale_grad = _get_rescale_grad(rescale_grad, weight.context)
+    return _op("_adamw_update")(weight=weight, grad=grad, mean=mean, var=var,
+                                rescale_grad=rescale_grad, lr=lr, eta=eta, beta1=beta1,
+                                beta2=beta2, epsilon=epsilon, wd=wd,
+                                clip_gradient=clip_gradient, out=out, name=name, **kwargs)
+
+
+def mp_adamw_update(weight: Any, grad: Any, mean: Any, var: Any, weight32: Any,
+                    rescale_grad: Any, lr: float, eta: float, beta1: float = 0.9,
+                    beta2: float = 0.999, epsilon: float = 1e-8, wd: float = 0,
+                    clip_gradient: float = -1, out: Any = None, name: Any = None,
+                    **kwargs: Any) -> Any:
+    """:func:`adamw_update` of a float16 ``weight`` through its float32 master copy
+    ``weight32`` (updated in place with the float32 ``mean`` / ``var``)."""
+    rescale_grad = _get_rescale_grad(rescale_grad, weight.context)
+    return _op("_mp_adamw_update")(weight=weight, grad=grad, mean=mean, var=var,
+                                   weight32=weight32, rescale_grad=rescale_grad, lr=lr,
+                                   eta=eta, beta1=beta1, beta2=beta2, epsilon=epsilon, wd=wd,
+                                   clip_gradient=clip_gradient, out=out, name=name, **kwargs)
+
+
+def multi_adamw_update(weights: Any, grads: Any, mean: Any, var: Any, rescale_grad: Any,
+                       lrs: Any, wds: Any, etas: Any, out: Any = None, name: Any = None,
+                       size: int = 0, **kwargs: Any) -> Any:
+    """:func:`adamw_update` of several tensors in one call, with per-tensor ``lrs``, ``wds``
+    and ``etas`` (``beta1``, ``beta2``, ``epsilon``, ``clip_gradient`` as keywords)."""
+    if not size:
+        size = len(weights)
+    rescale_grad = _get_rescale_grad(rescale_grad, weights[0].context)
+    flat = [a for group in zip(weights, grads, mean, var) for a in group] + [rescale_grad]
+    return _op("_multi_adamw_update")(*flat, out=out, num_weights=size, lrs=lrs, wds=wds,
+                                      etas=etas, name=name, **kwargs)
+
+
+def multi_mp_adamw_update(weights: Any, grads: Any, mean: Any, var: Any, weights32: Any,
+                          rescale_grad: Any, lrs: Any, wds: Any, etas: Any, out: Any = None,
+                          name: Any = None, size: int = 0, **kwargs: Any) -> Any:
+    """:func:`mp_adamw_update` of several tensors in one call."""
+    if not size:
+        size = len(weights)
+    rescale_grad = _get_rescale_grad(rescale_grad, weights[0].context)
+    flat = [a for group in zip(weights, grads, mean, var, weights32) for a in group]
+    return _op("_multi_mp_adamw_update")(*flat, rescale_grad, out=out, num_weights=size,
+                                         lrs=lrs, wds=wds, etas=etas, name=name, **kwargs)

@@ -310,7 +310,10 @@ class NDArray:
 
             raise NotSupportedError(f"attach_grad: gradient storage type {stype!r} is not "
                                     "supported; gradients are dense")
-        _ag._mark(self, NDArray(np.zeros_like(self._data), self._ctx), grad_req)
+        # A sparse array's gradient is dense, of its logical shape (not its stored values').
+        buf = np.zeros_like(self._data) if self.stype == "default" else \
+            np.zeros(self.shape, self._data.dtype)
+        _ag._mark(self, NDArray(buf, self._ctx), grad_req)
 
     def backward(self, out_grad: NDArray | None = None, retain_graph: bool = False,
                  train_mode: bool = True) -> None:
@@ -1104,17 +1107,19 @@ def arange(start: float, stop: float | None = None, step: float = 1.0, repeat: i
 
 
 def zeros_like(data: NDArray, **kwargs: Any) -> NDArray:
-    """An array of zeros with ``data``'s shape and dtype (or written into ``out=``)."""
+    """An array of zeros with ``data``'s shape and dtype (or written into ``out=``); dense,
+    also for a sparse ``data`` (its logical shape: mxlite keeps gradients dense)."""
     if kwargs:
         return _op("zeros_like")(data, **kwargs)
-    return NDArray(np.zeros_like(data._data), data._ctx)
+    return NDArray(np.zeros(data.shape, data._data.dtype), data._ctx)
 
 
 def ones_like(data: NDArray, **kwargs: Any) -> NDArray:
-    """An array of ones with ``data``'s shape and dtype (or written into ``out=``)."""
+    """An array of ones with ``data``'s shape and dtype (or written into ``out=``); dense,
+    also for a sparse ``data``."""
     if kwargs:
         return _op("ones_like")(data, **kwargs)
-    return NDArray(np.ones_like(data._data), data._ctx)
+    return NDArray(np.ones(data.shape, data._data.dtype), data._ctx)
 
 
 def _same_dtype(arrays: Sequence[NDArray], op: str) -> list[np.ndarray]:

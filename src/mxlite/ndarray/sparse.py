@@ -57,7 +57,34 @@ class BaseSparseNDArray(NDArray):
 
     def asnumpy(self) -> np.ndarray:
         """The dense values as a new numpy array."""
-        return self._dense()
+        try:
+            return self._dense()
+        except (IndexError, ValueError):
+            # Only an array whose index arrays check_format would refuse gets here (the
+            # constructors take them unchecked, as MXNet's do); say what is wrong with it.
+            self.check_format(full_check=True)
+            raise
+
+    def check_format(self, full_check: bool = True) -> None:
+        """Check that the array's index arrays describe a valid sparse array, as MXNet's
+        ``check_format``; raises MXNetError saying what is wrong.
+
+        ``full_check=False`` checks only the shapes of the stored arrays (O(1)); ``True``
+        (the default) also checks the index values (O(nnz)): row_sparse ``indices``
+        non-negative, below ``shape[0]`` and strictly ascending; csr ``indptr`` starting at
+        0, non-decreasing and ending at the number of stored values, and each row's column
+        ``indices`` non-negative, below ``shape[1]`` and strictly ascending.
+        """
+        from ..formats.arrays import sparse_problem
+
+        problem = self._shape_problem()
+        if problem is None and full_check:
+            problem = sparse_problem(self.stype, self.shape, self._data.shape[0], self._aux)
+        if problem is not None:
+            raise MXNetError(f"check_format: invalid {self.stype} NDArray: {problem}")
+
+    def _shape_problem(self) -> str | None:
+        raise NotImplementedError
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         out = self._dense()
@@ -130,9 +157,21 @@ def _zeros_to_fill(arr: BaseSparseNDArray) -> np.ndarray:
                          f"({arr._data.dtype}, {nbytes} bytes dense): {e}") from None
 
 
+def _densified(arr: BaseSparseNDArray) -> NDArray:
+    """The dense copy a fallback works on. While autograd records, it is made by the
+    ``cast_storage`` operator (an identity for gradients), so the gradient reaches ``arr`` as
+    it does through MXNet's storage fallback."""
+    from .. import autograd
+    from .register import make_function
+
+    if autograd.is_recording():
+        return make_function("cast_storage")(arr, stype="default")
+    return NDArray(arr._dense(), arr._ctx)
+
+
 def _dense_fallback(name: str):
     def method(self, *args, **kwargs):
-        return getattr(NDArray(self._dense(), self._ctx), name)(*args, **kwargs)
+        return getattr(_densified(self), name)(*args, **kwargs)
 
     method.__name__ = name
     method.__doc__ = f"``{name}`` on the dense array (MXNet's storage fallback)."
@@ -190,6 +229,13 @@ class RowSparseNDArray(BaseSparseNDArray):
         out[self._aux[0]] = self._data
         return out
 
+    def _shape_problem(self) -> str | None:
+        (idx,) = self._aux
+        if idx.ndim != 1 or self._data.ndim < 1 or idx.shape[0] != self._data.shape[0]:
+            return (f"shape mismatch: {idx.shape} indices for stored values of shape "
+                    f"{self._data.shape}; expected one index per stored row")
+        return None
+
     def __getitem__(self, key: Any) -> NDArray:
         if isinstance(key, slice) and key == slice(None):
             return self
@@ -238,6 +284,16 @@ class CSRNDArray(BaseSparseNDArray):
         out[rows, indices] = self._data
         return out
 
+    def _shape_problem(self) -> str | None:
+        indptr, idx = self._aux
+        shape = self.shape
+        if len(shape) != 2 or idx.ndim != 1 or indptr.ndim != 1 or self._data.ndim != 1 or \
+                indptr.shape[0] != shape[0] + 1 or idx.shape[0] != self._data.shape[0]:
+            return (f"shape mismatch: shape {shape}, {self._data.shape} stored values, indptr "
+                    f"{indptr.shape}, indices {idx.shape}; expected a 2-d shape, indptr of "
+                    "(rows + 1,) and one index per stored value")
+        return None
+
     def __getitem__(self, key: Any) -> CSRNDArray:
         """Rows ``key`` (an int or a step-1 slice) as a CSRNDArray."""
         n = self.shape[0]
@@ -274,7 +330,7 @@ def _dense_to_row_sparse(dense: np.ndarray, ctx: Context) -> RowSparseNDArray:
 
 def _dense_to_csr(dense: np.ndarray, ctx: Context) -> CSRNDArray:
     if dense.ndim != 2:
-        raise MXNetError(f"csr storage needs a 2-D array, got shape {dense.shape}")
+        raise NDArrayValueError(f"csr storage needs a 2-D array, got shape {dense.shape}")
     rows, cols = np.nonzero(dense)
     indptr = np.zeros(dense.shape[0] + 1, _INDEX)
     np.cumsum(np.bincount(rows, minlength=dense.shape[0]), out=indptr[1:])
@@ -344,8 +400,11 @@ def row_sparse_array(arg1: Any, shape: Any = None, ctx: Context | None = None,
             rows = int(indices.max()) + 1 if indices.size else 0
             shape = (rows,) + data.shape[1:]
         shape = _as_shape(shape)
-        if indices.size and (indices.min() < 0 or indices.max() >= shape[0]):
-            raise MXNetError(f"row_sparse_array: indices out of range for shape {shape}")
+        if len(shape) != data.ndim:
+            raise MXNetError(f"row_sparse_array: data of shape {data.shape} does not fit "
+                             f"shape {shape}")
+        # Index values are taken as given, as MXNet's constructor takes them:
+        # check_format() says whether they are valid.
         return RowSparseNDArray(data, indices, shape, ctx)
     if isinstance(arg1, (NDArray, np.ndarray)):
         dense = _np(arg1, _source_dtype(arg1, dtype))
@@ -392,17 +451,18 @@ def csr_matrix(arg1: Any, shape: Any = None, ctx: Context | None = None,
         data = _np(data_src, dt).reshape(-1)
         indices = _np(idx_src, _INDEX).reshape(-1)
         indptr = _np(ptr_src, _INDEX).reshape(-1)
-        if indptr.size == 0 or indptr[0] != 0 or indptr[-1] != data.size or \
-                indices.size != data.size or (np.diff(indptr) < 0).any():
+        if indptr.size == 0 or indices.size != data.size:
             raise MXNetError(f"csr_matrix: inconsistent arrays: {data.size} values, "
-                             f"{indices.size} indices, indptr {indptr.tolist()[:8]}...")
+                             f"{indices.size} indices, {indptr.size} indptr entries")
         if shape is None:
             cols = int(indices.max()) + 1 if indices.size else 0
             shape = (indptr.size - 1, cols)
         shape = _as_shape(shape)
-        if len(shape) != 2 or shape[0] != indptr.size - 1 or \
-                (indices.size and (indices.min() < 0 or indices.max() >= shape[1])):
-            raise MXNetError(f"csr_matrix: arrays do not fit shape {shape}")
+        if len(shape) != 2 or shape[0] != indptr.size - 1:
+            raise MXNetError(f"csr_matrix: indptr of {indptr.size} entries does not fit "
+                             f"shape {shape}; expected a 2-d shape of indptr.size - 1 rows")
+        # Index values are taken as given, as MXNet's constructor takes them:
+        # check_format() says whether they are valid.
         return CSRNDArray(data, indptr, indices, shape, ctx)
     if isinstance(arg1, tuple) and len(arg1) == 2 and isinstance(arg1[1], tuple):
         data_src, (row_src, col_src) = arg1

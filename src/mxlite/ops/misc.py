@@ -38,7 +38,7 @@ from ._util import (
 from .elemwise import digamma, gammaln
 from .loss import identity_forward
 from .reduce import kept_shape, reduce_axes, reduce_shape
-from .registry import Attrs, FloatTuple, Optional, merge_shape, same_shape
+from .registry import Attrs, FloatTuple, Optional, merge_dtype, merge_shape, same_shape, same_type
 
 I64 = np.dtype("int64")
 F16 = np.dtype("float16")
@@ -1465,6 +1465,160 @@ for _name, (_ins, _params, _fwd) in _UPDATES.items():
     declare(_name, *_SPARSE_ALIASES.get(_name, ()), params=_params, inputs=_ins,
             infer_shape=_updates_shape, forward=_fwd)
 NO_BACKWARD |= set(_UPDATES)
+
+
+# AdamW (MXNet's contrib ``_adamw_update`` family, src/operator/contrib/adamw-inl.h): Adam
+# with the weight decay taken out of the gradient, ``w -= eta * (lr * m / (sqrt(v) + eps) +
+# wd * w)``. ``rescale_grad`` is an input array (its first element is read), so a loss scaler
+# can skip a step from the graph: when it is NaN, infinite or 0 nothing is written (weights and
+# states keep their values; the output is the weight). ``mp_`` forms keep float32 states and
+# a float32 master copy ``weight32`` of a float16 weight; ``multi_`` forms update
+# ``num_weights`` tensors, with per-tensor ``lrs`` / ``wds`` / ``etas``.
+
+
+def _adamw_scale(inputs: list) -> float | None:
+    scale = float(np.asarray(inputs[-1]).reshape(-1)[0])
+    return scale if np.isfinite(scale) and scale != 0 else None
+
+
+def _adamw_step(w, g, mean, var, scale, b1, b2, lr, eta, wd, eps, clip, fused_form):
+    """One tensor's step in ``w``'s dtype (float32 for the mixed-precision forms); ``mean`` /
+    ``var`` are written in place. ``fused_form`` is the multi-tensor kernel's arithmetic
+    (``beta1 * (m - g) + g``), which rounds differently from the single one's."""
+    t = w.dtype.type
+    g = t(scale) * g.astype(w.dtype, copy=False)
+    if clip >= 0:
+        g = np.clip(g, t(-clip), t(clip))
+    b1, b2 = t(b1), t(b2)
+    if fused_form:
+        mean[...] = b1 * (mean - g) + g
+        g2 = np.square(g)
+        var[...] = b2 * (var - g2) + g2
+    else:
+        mean[...] = b1 * mean + t(np.float32(1) - np.float32(b1)) * g
+        var[...] = b2 * var + t(np.float32(1) - np.float32(b2)) * np.square(g)
+    return w - t(eta) * (t(lr) * mean / (np.sqrt(var) + t(eps)) + t(wd) * w)
+
+
+def _adamw_update(attrs, inputs, ctx):
+    w, g, mean, var = inputs[:4]
+    scale = _adamw_scale(inputs)
+    if scale is None:
+        return [w]
+    return [_adamw_step(w, g, mean, var, scale, attrs.beta1, attrs.beta2, attrs.lr, attrs.eta,
+                        attrs.wd, attrs.epsilon, attrs.clip_gradient, False)]
+
+
+def _mp_adamw_update(attrs, inputs, ctx):
+    w, g, mean, var, w32 = inputs[:5]
+    scale = _adamw_scale(inputs)
+    if scale is None:
+        return [w]
+    w32[...] = _adamw_step(w32, g, mean, var, scale, attrs.beta1, attrs.beta2, attrs.lr,
+                           attrs.eta, attrs.wd, attrs.epsilon, attrs.clip_gradient, False)
+    return [w32.astype(w.dtype)]
+
+
+def _check_multi(attrs: Attrs) -> int:
+    n = attrs.num_weights
+    for k, what in (("lrs", "learning rates"), ("wds", "weight decays"),
+                    ("etas", "learning rate schedule multipliers")):
+        got = len(getattr(attrs, k))
+        if got != n:
+            raise fail(attrs, f"{k} has {got} values but num_weights={n} {what} were expected")
+    return n
+
+
+def _multi_adamw(stride: int):
+    def forward(attrs, inputs, ctx):
+        n = _check_multi(attrs)
+        scale = _adamw_scale(inputs)
+        if scale is None:
+            return [inputs[i * stride] for i in range(n)]
+        outs = []
+        for i in range(n):  # one step per tensor (num_weights of them, not elements)
+            w, g, mean, var = inputs[i * stride:i * stride + 4]
+            master = inputs[i * stride + 4] if stride == 5 else w
+            new = _adamw_step(master, g, mean, var, scale, attrs.beta1, attrs.beta2,
+                              attrs.lrs[i], attrs.etas[i], attrs.wds[i], attrs.epsilon,
+                              attrs.clip_gradient, True)
+            if stride == 5:
+                master[...] = new
+            outs.append(new.astype(w.dtype, copy=False))
+        return outs
+    return forward
+
+
+def _adamw_inputs(mp: bool):
+    names = ("weight", "grad", "mean", "var") + (("weight32",) if mp else ())
+    return lambda a: [f"{k}_{i}" for i in range(a.num_weights) for k in names] + [
+        "rescale_grad"]
+
+
+def _adamw_outputs(a: Attrs) -> list[str]:
+    return ["output"] if a.num_weights == 1 else [f"output{i}" for i in range(a.num_weights)]
+
+
+def _adamw_shape(stride: int, multi: bool):
+    """Each tensor's weight, gradient, states and output share one shape; ``rescale_grad``'s
+    shape is not constrained (MXNet reads its first element)."""
+    def infer(attrs, ins, outs):
+        n = _check_multi(attrs) if multi else 1
+        ins, outs = list(ins), list(outs)
+        for i in range(n):
+            group = [*ins[i * stride:(i + 1) * stride], outs[i]]
+            s = None
+            for x in group:
+                s = merge_shape(s, x, attrs.op.name)
+            ins[i * stride:(i + 1) * stride] = [s] * stride
+            outs[i] = s
+        return ins, outs
+    return infer
+
+
+def _adamw_type(stride: int, multi: bool, mp: bool):
+    """Weight, gradient and output share a dtype; the float32 ones are as MXNet's
+    MPUpdateInferType / MP_MultiAdamW_InferType fix them (states, master copy and
+    ``rescale_grad`` in the mixed-precision forms, ``rescale_grad`` in ``_adamw_update``).
+    ``_multi_adamw_update`` gives every input and output one dtype, as MXNet's does."""
+    def infer(attrs, ins, outs):
+        n = attrs.num_weights if multi else 1
+        if multi and not mp:
+            return same_type(attrs, ins, outs)
+        names = attrs.op.list_inputs(attrs)
+        ins, outs = list(ins), list(outs)
+        shared = 2 if mp else 4
+        for i in range(n):
+            t = None
+            for x in (*ins[i * stride:i * stride + shared], outs[i]):
+                t = merge_dtype(t, x, attrs.op.name)
+            ins[i * stride:i * stride + shared] = [t] * shared
+            outs[i] = t
+            for j in range(i * stride + shared, (i + 1) * stride):
+                assign_type(attrs, ins, j, np.float32, names)
+        assign_type(attrs, ins, len(ins) - 1, np.float32, names)
+        return ins, outs
+    return infer
+
+
+_ADAMW = {"beta1": P(FLOAT, 0.9), "beta2": P(FLOAT, 0.999), "epsilon": P(FLOAT, 1e-8),
+          "clip_gradient": P(FLOAT, -1.0)}
+for _name, _mp in (("_adamw_update", False), ("_mp_adamw_update", True)):
+    _stride = 5 if _mp else 4
+    declare(_name, params={"lr": P(FLOAT), "eta": P(FLOAT), "wd": P(FLOAT, 0.0), **_ADAMW},
+            inputs=("weight", "grad", "mean", "var", *(("weight32",) if _mp else ()),
+                    "rescale_grad"),
+            infer_shape=_adamw_shape(_stride, False), infer_type=_adamw_type(_stride, False, _mp),
+            forward=_mp_adamw_update if _mp else _adamw_update)
+for _name, _mp in (("_multi_adamw_update", False), ("_multi_mp_adamw_update", True)):
+    _stride = 5 if _mp else 4
+    declare(_name, params={"lrs": P(FloatTuple()), "wds": P(FloatTuple()),
+                           "etas": P(FloatTuple()), **_ADAMW, "num_weights": P(INT, 1)},
+            inputs=_adamw_inputs(_mp), outputs=_adamw_outputs,
+            infer_shape=_adamw_shape(_stride, True), infer_type=_adamw_type(_stride, True, _mp),
+            forward=_multi_adamw(_stride))
+NO_BACKWARD |= {"_adamw_update", "_mp_adamw_update", "_multi_adamw_update",
+                "_multi_mp_adamw_update"}
 
 
 # ``reset_arrays``: zero every input in place (what ``Trainer`` / ``zero_grad`` use on many

@@ -11,6 +11,7 @@ writes.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .. import attribute
@@ -28,7 +29,7 @@ class ControlFlowAssertionError(MXNetError, AssertionError):
     ``foreach`` / ``while_loop`` fail an ``assert`` there, so this is also an
     AssertionError."""
 
-__all__: list[str] = ["foreach", "while_loop", "cond"]
+__all__: list[str] = ["rand_zipfian", "foreach", "while_loop", "cond"]
 _getattr, __dir__ = _namespace_getattr(globals(), "_contrib_")
 __getattr__ = _getattr
 
@@ -140,6 +141,28 @@ def _wrap_outputs(outputs: list, name: str) -> list:
     Group = _sym().Group  # noqa: N806
     names = Group(outputs).list_inputs() if outputs else []
     return [_identity(o) if o.name in names or not _in_graph(o, name) else o for o in outputs]
+
+
+def rand_zipfian(true_classes: Any, num_sampled: int, range_max: int
+                 ) -> tuple[Any, Any, Any]:
+    """Symbolic :func:`mxlite.ndarray.contrib.rand_zipfian`: ``(samples,
+    expected_count_true, expected_count_sample)`` for the 1-D Symbol ``true_classes``, drawn
+    when the graph runs."""
+    from . import random
+
+    sym = _sym()
+    if not isinstance(true_classes, sym.Symbol):
+        raise MXNetError(f"rand_zipfian: true_classes must be a Symbol, got "
+                         f"{type(true_classes).__name__}")
+    log_range = math.log(range_max + 1)
+    rand = random.uniform(0, log_range, shape=(num_sampled,), dtype="float64")
+    sampled_classes = (rand.exp() - 1).astype("int64") % range_max
+    true_classes = true_classes.astype("float64")
+    expected_count_true = (((true_classes + 2.0) / (true_classes + 1.0)).log() / log_range
+                           * num_sampled)
+    sampled_cls_fp64 = sampled_classes.astype("float64")
+    expected_prob_sampled = ((sampled_cls_fp64 + 2.0) / (sampled_cls_fp64 + 1.0)).log() / log_range
+    return sampled_classes, expected_count_true, expected_prob_sampled * num_sampled
 
 
 def foreach(body: Any, data: Any, init_states: Any, name: str = "foreach") -> tuple[Any, Any]:
@@ -358,3 +381,42 @@ def cond(pred: Any, then_func: Any, else_func: Any, name: str = "cond") -> Any:
         "else_input_locs": else_locs, "num_outputs": n_then, "num_args": len(ins) + 3})
     outputs, _ = _regroup([ret[i] for i in range(n_then)], then_fmt)
     return outputs
+
+
+# AdamW, as MXNet's ``symbol/contrib.py`` wraps ``_adamw_update`` / ``_mp_adamw_update``: a
+# number ``rescale_grad`` becomes a ``full((1,), value)`` node.
+
+
+def adamw_update(weight: Any, grad: Any, mean: Any, var: Any, rescale_grad: Any, lr: float,
+                 eta: float, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8,
+                 wd: float = 0, clip_gradient: float = -1, out: Any = None, name: Any = None,
+                 **kwargs: Any) -> Any:
+    """Symbolic :func:`mxlite.ndarray.contrib.adamw_update`."""
+    from . import _internal
+
+    sym = _sym()
+    if not isinstance(rescale_grad, sym.Symbol):
+        rescale_grad = sym.full(shape=(1,), val=rescale_grad)
+    return _internal._adamw_update(weight=weight, grad=grad, mean=mean, var=var,
+                                       rescale_grad=rescale_grad, lr=lr, eta=eta, beta1=beta1,
+                                       beta2=beta2, epsilon=epsilon, wd=wd,
+                                       clip_gradient=clip_gradient, out=out, name=name,
+                                       **kwargs)
+
+
+def mp_adamw_update(weight: Any, grad: Any, mean: Any, var: Any, weight32: Any,
+                    rescale_grad: Any, lr: float, eta: float, beta1: float = 0.9,
+                    beta2: float = 0.999, epsilon: float = 1e-8, wd: float = 0,
+                    clip_gradient: float = -1, out: Any = None, name: Any = None,
+                    **kwargs: Any) -> Any:
+    """Symbolic :func:`mxlite.ndarray.contrib.mp_adamw_update`."""
+    from . import _internal
+
+    sym = _sym()
+    if not isinstance(rescale_grad, sym.Symbol):
+        rescale_grad = sym.full(shape=(1,), val=rescale_grad)
+    return _internal._mp_adamw_update(weight=weight, grad=grad, mean=mean, var=var,
+                                          weight32=weight32, rescale_grad=rescale_grad, lr=lr,
+                                          eta=eta, beta1=beta1, beta2=beta2, epsilon=epsilon,
+                                          wd=wd, clip_gradient=clip_gradient, out=out,
+                                          name=name, **kwargs)

@@ -87,6 +87,10 @@ def create(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
                                allow_none=True)
     static = _static_inputs(op)
     if static is not None and len(inputs) > len(static):
+        # The count may follow a parameter the call gives (``num_weights`` of the multi-tensor
+        # updates, whose MXNet signature is ``*data``).
+        static = _inputs_for_call(op, kwargs) or static
+    if static is not None and len(inputs) > len(static):
         raise TypeError(f"{func_name}() takes {len(static)} inputs ({', '.join(static)}), "
                         f"{len(inputs)} were given")
     attr = kwargs.pop("attr", None)
@@ -148,6 +152,17 @@ def _static_inputs(op: Op) -> list[str] | None:
 
 
 _STATIC: dict[str, list[str] | None] = {}
+
+
+def _inputs_for_call(op: Op, kwargs: dict[str, Any]) -> list[str] | None:
+    """The inputs under the parameters of this call, when they parse on their own."""
+    if not callable(op.inputs):
+        return None
+    params = {k: v for k, v in kwargs.items() if k in op.params and not _is_symbol(v)}
+    try:
+        return op.list_inputs(op.parse_attrs(_stored(params)))
+    except Exception:  # a missing or bad parameter: compose reports it with the node's name
+        return None
 
 
 def _longest_inputs(op: Op) -> list[str] | None:
