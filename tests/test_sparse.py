@@ -141,3 +141,15 @@ def test_scipy_matrices_become_csr():
         assert isinstance(cs, CSRNDArray) and cs.dtype is np.float64
         assert cs.indices.dtype is np.int64
         assert cs.asnumpy().tolist() == [[1, 0, 0], [0, 0, 2]]
+
+
+def test_negative_index_values_are_refused_when_densified():
+    # The constructors take index values unchecked, as MXNet's do; densifying must not let
+    # numpy wrap a negative index onto the last row or column.
+    rsp = mx.nd.sparse.row_sparse_array((np.ones((2, 3)), np.array([0, -1])), shape=(4, 3))
+    csr = mx.nd.sparse.csr_matrix((np.ones(2), np.array([0, -1]), np.array([0, 1, 2])),
+                                  shape=(2, 3))
+    for arr, what in ((rsp, "row_sparse"), (csr, "csr")):
+        for use in (lambda a: a.asnumpy(), lambda a: a + 1, np.asarray):
+            with pytest.raises(mx.MXNetError, match=f"invalid {what}"):
+                use(arr)

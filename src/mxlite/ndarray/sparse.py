@@ -225,8 +225,11 @@ class RowSparseNDArray(BaseSparseNDArray):
         return NDArray(self._aux[0], self._ctx)
 
     def _dense(self) -> np.ndarray:
+        idx = self._aux[0]
+        if idx.size and (idx.min() < 0 or idx.max() >= self.shape[0]):
+            self.check_format(full_check=True)  # numpy would wrap a negative index
         out = _zeros_to_fill(self)
-        out[self._aux[0]] = self._data
+        out[idx] = self._data
         return out
 
     def _shape_problem(self) -> str | None:
@@ -279,6 +282,8 @@ class CSRNDArray(BaseSparseNDArray):
 
     def _dense(self) -> np.ndarray:
         indptr, indices = self._aux
+        if indices.size and (indices.min() < 0 or indices.max() >= self.shape[1]):
+            self.check_format(full_check=True)  # numpy would wrap a negative index
         out = _zeros_to_fill(self)
         rows = np.repeat(np.arange(self.shape[0]), np.diff(indptr))
         out[rows, indices] = self._data
