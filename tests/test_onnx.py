@@ -71,9 +71,14 @@ def _within(got: np.ndarray, want: np.ndarray, rtol: float = RTOL) -> bool:
     return not want.size or float(np.max(np.abs(got.astype(np.float64) - want))) <= rtol * scale
 
 
-def _close(got: np.ndarray, want: np.ndarray, rtol: float = RTOL) -> None:
-    assert got.shape == want.shape
-    assert _within(got, want, rtol), f"max abs error {np.max(np.abs(got - want))}"
+def _problem(got: np.ndarray, want: np.ndarray, rtol: float = RTOL) -> str:
+    """How ``got`` differs from ``want`` (shape, or values beyond :func:`_within`); empty when
+    they agree."""
+    if got.shape != want.shape:
+        return f"shape {got.shape}, expected {want.shape}"
+    if not _within(got, want, rtol):
+        return f"max abs error {np.max(np.abs(got - want))}"
+    return ""
 
 
 def _export(tmp_path, sym, params, shapes: list, dynamic: bool = False, **kw):
@@ -84,18 +89,20 @@ def _export(tmp_path, sym, params, shapes: list, dynamic: bool = False, **kw):
 
 
 def _parity(tmp_path, sym, params, feeds: dict, batch_dyn: int = 3, roundtrip: bool = True,
-            rtol: float = RTOL, int_inputs: dict | None = None, **kw) -> None:
+            rtol: float = RTOL, int_inputs: dict | None = None, **kw) -> list[str]:
     """Export at the feeds' shapes and with a dynamic batch axis; run both in onnxruntime
-    against the executor; import the static model back and run it in the executor."""
+    against the executor; import the static model back and run it in the executor. Returns
+    what disagrees (empty when everything does)."""
     names = list(feeds)
     shapes = [feeds[n].shape for n in names]
     types = [feeds[n].dtype for n in names]
     model = _export(tmp_path, sym, params, shapes, in_types=types, **kw)
     want = _run_mx(sym, params, feeds)
     got = session(model).run(None, feeds)
-    assert len(got) == len(want)
-    for g, w in zip(got, want):
-        _close(g, w, rtol)
+    if len(got) != len(want):
+        return [f"{len(got)} outputs, expected {len(want)}"]
+    problems = [f"static output {i}: {p}" for i, (g, w) in enumerate(zip(got, want))
+                if (p := _problem(g, w, rtol))]
     if batch_dyn:
         rng = np.random.default_rng(7)
         big = {}
@@ -107,14 +114,18 @@ def _parity(tmp_path, sym, params, feeds: dict, batch_dyn: int = 3, roundtrip: b
                 big[n] = rng.normal(0, 1, s).astype(v.dtype)
         dmodel = _export(tmp_path, sym, params, shapes, dynamic=True, in_types=types, **kw)
         dim = dmodel.graph.input[0].type.tensor_type.shape.dim[0]
-        assert dim.dim_param and not dim.dim_value
+        if not (dim.dim_param and not dim.dim_value):
+            problems.append("the exported batch axis is not dynamic")
         want_d = _run_mx(sym, params, big)
-        for g, w in zip(session(dmodel).run(None, big), want_d):
-            _close(g, w, rtol)
+        problems += [f"dynamic output {i}: {p}" for i, (g, w) in
+                     enumerate(zip(session(dmodel).run(None, big), want_d))
+                     if (p := _problem(g, w, rtol))]
     if roundtrip:
         sym2, args2, aux2 = mx.onnx.import_model(str(tmp_path / "static.onnx"))
-        for g, w in zip(_run_mx(sym2, {**args2, **aux2}, feeds), want):
-            _close(g, w, rtol)
+        problems += [f"imported output {i}: {p}" for i, (g, w) in
+                     enumerate(zip(_run_mx(sym2, {**args2, **aux2}, feeds), want))
+                     if (p := _problem(g, w, rtol))]
+    return problems
 
 
 # ----------------------------------------------------------------------------------------
@@ -195,9 +206,9 @@ def test_data_graph_parity(tmp_path, case):
         if "data" in feeds and k != "data" and k not in data_shapes_extra:
             params[k] = mx.nd.array(rng.normal(0, 1, shapes[k]).astype(np.float32))
             del feeds[k]
-    _parity(tmp_path, sym, params, feeds, int_inputs=ints,
-            roundtrip=case_id not in _DATA_NO_IMPORT,
-            batch_dyn=0 if case_id in _TIME_MAJOR else 3)
+    assert _parity(tmp_path, sym, params, feeds, int_inputs=ints,
+                   roundtrip=case_id not in _DATA_NO_IMPORT,
+                   batch_dyn=0 if case_id in _TIME_MAJOR else 3) == []
     if case_id in _DATA_NO_IMPORT:
         with pytest.raises(MXNetError, match="no MXNet mapping"):
             mx.onnx.import_model(str(tmp_path / "static.onnx"))
@@ -219,8 +230,8 @@ def test_control_flow_graphs(tmp_path, name, run):
     want = _run_mx(sym, {}, feeds)
     assert len(got) == len(want)
     for i, (g, w) in enumerate(zip(got, want)):
-        _close(g, w)
-        _close(g, data[f"{run}/out/{i}"])
+        assert not _problem(g, w)
+        assert not _problem(g, data[f"{run}/out/{i}"])
 
 
 def test_custom_op_has_no_converter(tmp_path):
@@ -243,7 +254,7 @@ def test_params_file_names_and_arg_aux_list(tmp_path):
     out = mx.onnx.export_model(str(sym_path), str(params_path), [io["data"].shape],
                                onnx_file_path=str(tmp_path / "m.onnx"))
     got = session(onnx.load(out)).run(None, {"data": io["data"]})[0]
-    _close(got, io["out"])  # MXNet 1.9.1's own output for this input
+    assert not _problem(got, io["out"])  # MXNet 1.9.1's own output for this input
     sym, arg, aux = mx.model.load_checkpoint(str(DATA / "models/mobilenet0.25"), 0)
     out2 = mx.contrib.onnx.export_model(sym, [arg, aux], [io["data"].shape], np.float32,
                                         str(tmp_path / "m2.onnx"))
@@ -587,7 +598,8 @@ def test_op_parity_opset12(tmp_path, case):
     rng = np.random.default_rng(3)
     params = _rand_params(sym, shapes, rng)
     feeds = {k: rng.normal(0, 1, s).astype(np.float32) for k, s in shapes.items()}
-    _parity(tmp_path, sym, params, feeds, batch_dyn=0, roundtrip=False, opset_version=12)
+    assert _parity(tmp_path, sym, params, feeds, batch_dyn=0, roundtrip=False,
+                   opset_version=12) == []
 
 
 @pytest.mark.parametrize("case", sorted(_OP_CASES))
@@ -598,8 +610,8 @@ def test_op_parity(tmp_path, case):
     rng = np.random.default_rng(3)
     params = _rand_params(sym, shapes, rng)
     feeds = {k: rng.normal(0, 1, s).astype(np.float32) for k, s in shapes.items()}
-    _parity(tmp_path, sym, params, feeds, batch_dyn=3 if case not in _STATIC else 0,
-            roundtrip=case not in _NO_IMPORT)
+    assert _parity(tmp_path, sym, params, feeds, batch_dyn=3 if case not in _STATIC else 0,
+                   roundtrip=case not in _NO_IMPORT) == []
     if case in _NO_IMPORT:
         with pytest.raises(MXNetError):
             sym2, args2, aux2 = mx.onnx.import_model(str(tmp_path / "static.onnx"))
@@ -677,9 +689,9 @@ def test_gluon_rnn_layers(tmp_path, make):
     model = onnx.load(path)
     onnx.checker.check_model(model, full_check=True)
     sess = session(model)
-    _close(sess.run(None, {"data": x})[0], want)
+    assert not _problem(sess.run(None, {"data": x})[0], want)
     x3 = rng.normal(0, 1, (5, 3, 4)).astype(np.float32)
-    _close(sess.run(None, {"data": x3})[0], layer(mx.nd.array(x3)).asnumpy())
+    assert not _problem(sess.run(None, {"data": x3})[0], layer(mx.nd.array(x3)).asnumpy())
 
 
 @pytest.mark.parametrize("mode", ["lstm", "gru", "rnn_tanh"])
@@ -703,7 +715,7 @@ def test_rnn_op_states_and_sequence_length(tmp_path, mode):
     want = _run_mx(sym, params, feeds)
     assert len(got) == len(want) == (3 if mode == "lstm" else 2)
     for g, w in zip(got, want):
-        _close(g, w)
+        assert not _problem(g, w)
 
 
 # ----------------------------------------------------------------------------------------
@@ -721,7 +733,7 @@ def test_opset_range_and_shape_inference(tmp_path):
         m = _export(tmp_path, sym, params, [(2, 4)], opset_version=opset,
                     run_shape_inference=True)
         assert m.opset_import[0].version == opset
-        _close(session(m).run(None, {"data": x})[0], want)
+        assert not _problem(session(m).run(None, {"data": x})[0], want)
     assert "FullyConnected" in mx.onnx.get_operator_support()
     assert "_contrib_box_nms" in mx.onnx.get_operator_support(12)
 
@@ -735,7 +747,7 @@ def test_large_model_external_data(tmp_path):
     assert (tmp_path / "l.onnx.data").stat().st_size == 64 * 32 * 4
     x = np.ones((1, 32), np.float32)
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    _close(sess.run(None, {"data": x})[0], _run_mx(sym, params, {"data": x})[0])
+    assert not _problem(sess.run(None, {"data": x})[0], _run_mx(sym, params, {"data": x})[0])
 
 
 def test_module_and_old_argument_names(tmp_path):
@@ -749,11 +761,11 @@ def test_module_and_old_argument_names(tmp_path):
     mod.set_params(arg, aux)
     path = mx.onnx.export_model(mod, None, onnx_file_path=str(tmp_path / "mod.onnx"))
     want = _run_mx(sym, {**arg, **aux}, {"data": x})[0]
-    _close(session(onnx.load(path)).run(None, {"data": x})[0], want)
+    assert not _problem(session(onnx.load(path)).run(None, {"data": x})[0], want)
     path2 = mx.contrib.onnx.export_model(sym, {**arg, **aux}, input_shape=[x.shape],
                                          input_type=np.float32,
                                          onnx_file_path=str(tmp_path / "old.onnx"))
-    _close(session(onnx.load(path2)).run(None, {"data": x})[0], want)
+    assert not _problem(session(onnx.load(path2)).run(None, {"data": x})[0], want)
 
 
 # ----------------------------------------------------------------------------------------
@@ -844,7 +856,7 @@ def test_roi_ops(tmp_path, kind, kw):
     # onnxruntime 1.2x implements RoiAlign up to opset 16's definition (21 is the same op)
     model = _export(tmp_path, sym, {}, [x.shape, rois.shape], opset_version=21)
     got = session(model).run(None, {"data": x, "rois": rois})[0]
-    _close(got, _run_mx(sym, {}, {"data": x, "rois": rois})[0])
+    assert not _problem(got, _run_mx(sym, {}, {"data": x, "rois": rois})[0])
 
 
 def test_interleaved_attention_dynamic_time_and_batch(tmp_path):
@@ -874,4 +886,4 @@ def test_interleaved_attention_dynamic_time_and_batch(tmp_path):
     sess = session(model)
     for fd in (f, feeds(7, 2, 3)):
         for g, w in zip(sess.run(None, fd), _run_mx(sym, {}, fd)):
-            _close(g, w)
+            assert not _problem(g, w)
