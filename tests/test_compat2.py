@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -16,6 +17,8 @@ from mxlite import test_utils as tu
 from mxlite.base import MXNetError
 
 DATA = pathlib.Path(__file__).parent / "data" / "compat2" / "cases.json"
+sys.path.insert(0, str(pathlib.Path(__file__).parent / "fixtures"))
+from profiler_cases import event_and_frame  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -200,26 +203,13 @@ def test_download_and_datasets_use_local_files(tmp_path, monkeypatch):
 
 def test_profiler_json_sections_and_categories(oracle, tmp_path):
     want = oracle["profiler_json"]
-    prof = tmp_path / "profile.json"
-    mx.profiler.set_config(profile_memory=False, aggregate_stats=True, filename=str(prof))
-    mx.profiler.dumps(reset=True)
-    mx.profiler.set_state("run")
-    ev = mx.profiler.Event("ev")
-    ev.start()
-    ev.stop()
-    frame = mx.profiler.Domain("dom").new_frame("fr")
-    frame.start()
-    frame.stop()
-    mx.profiler.set_state("stop")
     try:
-        doc = json.loads(mx.profiler.dumps(format="json"))
+        doc, trace = event_and_frame(mx, str(tmp_path / "profile.json"))
         assert sorted(doc) == want["keys"] == ["Memory", "Time", "Unit"]
         assert doc["Unit"] == want["unit"] and doc["Memory"] == want["memory"]
         assert sorted(doc["Time"]) == want["time_categories"]
         assert sorted(doc["Time"]["event"]["ev"]) == want["event_stats"]
         assert doc["Time"]["event"]["ev"]["Count"] == 1
-        mx.profiler.dump()
-        trace = json.loads(prof.read_text())["traceEvents"]
         assert sorted({e["cat"] for e in trace if e.get("ph") != "M"}) == \
             want["trace_categories"]
     finally:
