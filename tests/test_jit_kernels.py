@@ -589,10 +589,10 @@ def _blocks():
 
 
 @pytest.mark.parametrize("residual", [False, True])
-def test_blas_kernels_match_their_python_twins(monkeypatch, residual):
+def test_blas_kernels_match_the_separate_calls(monkeypatch, residual):
     # The compiled expand -> depthwise -> project parts and the fused im2col / GEMM /
-    # epilogue call numpy's BLAS without the GIL; the same work through np.matmul (the
-    # route taken where that BLAS is not found) agrees within float32 rounding.
+    # epilogue call numpy's BLAS without the GIL; the separate calls through np.matmul (the
+    # route taken where that BLAS is not found) agree within float32 rounding.
     assert W.jit() is not None and W._GEMM, "numba and numpy's OpenBLAS expected here"
     for x, we, wd, wp, stride in _blocks():
         ce, f = we.shape[0], wp.shape[0]

@@ -27,65 +27,66 @@ Ints = tuple[int, ...]
 # -------------------------------------------------------------------------- BLAS threads
 
 
-def _find_local_threads():
-    """numpy's bundled OpenBLAS's ``openblas_set_num_threads_local`` (the BLAS thread count
-    of calls made by the calling thread; returns the previous count), or None where numpy
-    links another BLAS or an OpenBLAS without it: then every GEMM runs as numpy's BLAS
-    decides."""
-    import ctypes
-    import glob
-    import os
-    here = os.path.dirname(np.__file__)
-    paths = (glob.glob(os.path.join(here, os.pardir, "numpy.libs", "*openblas*"))
-             + glob.glob(os.path.join(here, ".dylibs", "*openblas*")))
-    for path in paths:
-        try:
-            fn = ctypes.CDLL(path).openblas_set_num_threads_local
-        except (OSError, AttributeError):
-            continue
-        fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-        return fn
-    return None
-
-
-_LOCAL_THREADS = _find_local_threads()
-
-
-def _find_gemm() -> dict:
-    """numpy's bundled OpenBLAS's ``cblas_sgemm`` and ``cblas_dgemm`` as ctypes functions by
-    dtype, for compiled kernels that multiply without the GIL (:func:`_blas_task`); empty
-    where numpy links another BLAS."""
+def _numpy_openblas():
+    """numpy's bundled OpenBLAS (ctypes), or None where numpy links another BLAS or an
+    OpenBLAS without ``openblas_set_num_threads_local``: then every GEMM runs as numpy's BLAS
+    decides, and no compiled kernel multiplies."""
     import ctypes
     import glob
     here = os.path.dirname(np.__file__)
     paths = (glob.glob(os.path.join(here, os.pardir, "numpy.libs", "*openblas*"))
              + glob.glob(os.path.join(here, ".dylibs", "*openblas*")))
-    # (prefix, suffix, integer type): OpenBLAS built for 64-bit integers (numpy's wheels
-    # since 2.0), then for 32-bit ones.
-    names = (("scipy_cblas_", "64_", ctypes.c_int64), ("cblas_", "64_", ctypes.c_int64),
-             ("scipy_cblas_", "", ctypes.c_int), ("cblas_", "", ctypes.c_int))
     for path in paths:
         try:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for prefix, suffix, integer in names:
-            found = {}
-            for dt, letter, real in ((np.float32, "s", ctypes.c_float),
-                                     (np.float64, "d", ctypes.c_double)):
-                fn = getattr(lib, f"{prefix}{letter}gemm{suffix}", None)
-                if fn is None:
-                    break
-                i, ptr, enum = integer, ctypes.c_void_p, ctypes.c_int
-                fn.argtypes = [enum, enum, enum, i, i, i, real, ptr, i, ptr, i, real, ptr, i]
-                fn.restype = None
-                found[np.dtype(dt)] = fn
-            if len(found) == 2:
-                return found
+        if hasattr(lib, "openblas_set_num_threads_local"):
+            return lib
+    return None
+
+
+def _find_local_threads(lib):
+    """``openblas_set_num_threads_local`` of ``lib`` (the BLAS thread count of calls made by
+    the calling thread; returns the previous count), or None without ``lib``."""
+    if lib is None:
+        return None
+    import ctypes
+    fn = lib.openblas_set_num_threads_local
+    fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+    return fn
+
+
+_OPENBLAS = _numpy_openblas()
+_LOCAL_THREADS = _find_local_threads(_OPENBLAS)
+
+
+def _find_gemm(lib) -> dict:
+    """``lib``'s (numpy's OpenBLAS) ``cblas_sgemm`` and ``cblas_dgemm`` as ctypes functions
+    by dtype, for compiled kernels that multiply without the GIL (:func:`_blas_task`); empty
+    without ``lib``."""
+    import ctypes
+    # (prefix, suffix, integer type): OpenBLAS built for 64-bit integers (numpy's wheels
+    # since 2.0), then for 32-bit ones.
+    names = (("scipy_cblas_", "64_", ctypes.c_int64), ("cblas_", "64_", ctypes.c_int64),
+             ("scipy_cblas_", "", ctypes.c_int), ("cblas_", "", ctypes.c_int))
+    for prefix, suffix, integer in names if lib is not None else ():
+        found = {}
+        for dt, letter, real in ((np.float32, "s", ctypes.c_float),
+                                 (np.float64, "d", ctypes.c_double)):
+            fn = getattr(lib, f"{prefix}{letter}gemm{suffix}", None)
+            if fn is None:
+                break
+            i, ptr, enum = integer, ctypes.c_void_p, ctypes.c_int
+            fn.argtypes = [enum, enum, enum, i, i, i, real, ptr, i, ptr, i, real, ptr, i]
+            fn.restype = None
+            found[np.dtype(dt)] = fn
+        if len(found) == 2:
+            return found
     return {}
 
 
-_GEMM = _find_gemm() if _LOCAL_THREADS is not None else {}
+_GEMM = _find_gemm(_OPENBLAS)
 # GEMMs of fewer multiply-adds than this run on one BLAS thread. Splitting them over two
 # threads gains little even on a quiet machine (a few hundred microseconds of work each), and
 # on a busy one a split GEMM waits for the slower half whenever the scheduler takes its core
@@ -227,9 +228,10 @@ class _Team:
                         self.cond.notify_all()
             mine = 0
             try:
-                if first:  # a polling worker: the caller's block publishes the task
+                if first:  # a polling worker: the caller's block 0 publishes the task
+                    next(claim)
                     mine += 1
-                    fn(edges[next(claim)], edges[1], flags, *args[1:])
+                    fn(edges[0], edges[1], flags, *args[1:])
                 for i in claim:
                     if i >= parts:
                         break
@@ -540,21 +542,46 @@ def _im2col(x: np.ndarray, kernel: Ints, stride: Ints, pad: Ints, dilate: Ints
     spatial = x.shape[2:]
     out = tuple(conv_out_size(s, k, st, p, d)
                 for s, k, st, p, d in zip(spatial, kernel, stride, pad, dilate))
-    jm = jit()
-    if jm is not None and len(kernel) == 2 and jm.dtype_ok(x) and prod(out) > 0:
-        # Few channels copy a few values per tap, where numpy's strided copy is faster, but
-        # from channel-first memory (a network's input image) the compiled gather reads it
-        # as it lies: a channels-last copy of a 3x224x224 image alone took 0.18 ms.
-        first = x.shape[1] < 16 and x.flags.c_contiguous
-        if x.shape[1] >= 16 or first:
-            cols = np.empty((x.shape[0] * prod(out), prod(kernel) * x.shape[1]), x.dtype)
-            _run_rows(jm.im2col2d_first if first else jm.im2col2d, x.shape[0] * out[0],
-                      cols.size, x if first else _channels_last(x), cols, *kernel, *stride,
-                      *pad, *dilate)
-            return cols, out
+    gather = _compiled_gather(x, kernel, out)
+    if gather is not None:
+        jm, first, src = gather
+        cols = np.empty((x.shape[0] * prod(out), prod(kernel) * x.shape[1]), x.dtype)
+        _run_rows(jm.im2col2d_first if first else jm.im2col2d, x.shape[0] * out[0],
+                  cols.size, src, cols, *kernel, *stride, *pad, *dilate)
+        return cols, out
     xp = _pad_channels_last(x, pad)
     cols = _windows_cl(xp, out, kernel, stride, dilate)
     return cols.reshape(x.shape[0] * prod(out), prod(kernel) * x.shape[1]), out
+
+
+def _compiled_gather(x: np.ndarray, kernel: Ints, out: Ints) -> tuple | None:
+    """How :func:`_im2col` gathers with the compiled kernels: ``(jm, first, source)``, where
+    ``first`` says the source is the channel-first input itself (``_jit.im2col2d_first``),
+    else its channels-last copy (``_jit.im2col2d``); None for numpy's strided copy."""
+    jm = jit()
+    if jm is None or len(kernel) != 2 or not jm.dtype_ok(x) or prod(out) == 0:
+        return None
+    # Few channels copy a few values per tap, where numpy's strided copy is faster, but
+    # from channel-first memory (a network's input image) the compiled gather reads it as
+    # it lies: a channels-last copy of a 3x224x224 image alone took 0.18 ms.
+    if x.shape[1] < 16:
+        return (jm, True, x) if x.flags.c_contiguous else None
+    return jm, False, _channels_last(x)
+
+
+def _im2col_weights(w: np.ndarray, scale: np.ndarray | None, m: int
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """A convolution's weights as the (K*C, F) operand of an im2col GEMM of ``m`` rows, and
+    the part of ``scale`` still to apply to the product: the scale rides in the re-laid copy
+    of the weights when they are no bigger than the product."""
+    wt = _weight_matrix(w, 1)[0]
+    if scale is not None and wt.size <= m * w.shape[0]:
+        if np.may_share_memory(wt, w):  # the re-layout needed no copy (size-1 dims)
+            wt = wt * scale
+        else:
+            wt *= scale  # a fresh copy: the scale goes into it for free
+        scale = None
+    return wt, scale
 
 
 def _im2col_ck(x: np.ndarray, kernel: Ints, stride: Ints, pad: Ints, dilate: Ints
@@ -707,7 +734,7 @@ def _gemm_conv(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: In
     the weights as they lie.
     """
     n, c = x.shape[:2]
-    f, kernel = w.shape[0], tuple(w.shape[2:])
+    kernel = tuple(w.shape[2:])
     out = _out_shape(x, w, stride, pad, dilate)
     m = n * prod(out)
     if prod(kernel) == 1 and not any(pad):
@@ -721,13 +748,7 @@ def _gemm_conv(x: np.ndarray, w: np.ndarray, stride: Ints, pad: Ints, dilate: In
         wt, scale = _pointwise_weights(w, scale, m)
     else:
         cols, _ = _im2col(x, kernel, stride, pad, dilate)
-        wt = _weight_matrix(w, 1)[0]
-        if scale is not None and wt.size <= m * f:
-            if np.may_share_memory(wt, w):  # the re-layout needed no copy (size-1 dims)
-                wt = wt * scale
-            else:
-                wt *= scale  # a fresh copy: the scale goes into it for free
-            scale = None
+        wt, scale = _im2col_weights(w, scale, m)
     return cols, wt, out, scale
 
 
@@ -738,34 +759,27 @@ def _im2col_gemm(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Int
     the kernels' threads, as one compiled task (:func:`_jit.im2col_gemm_rows`): each thread
     gathers its rows' im2col and multiplies them while they are in cache. None where that
     route does not apply (the caller runs the two calls)."""
-    jm = jit()
     n, c = x.shape[:2]
     f, kernel = w.shape[0], tuple(w.shape[2:])
     dt = x.dtype
-    if (jm is None or len(kernel) != 2 or prod(kernel) == 1 or THREADS < 2
-            or _GEMM.get(dt) is None or w.dtype != dt
-            or not jm.dtype_ok(x, *(v for v in (b, scale) if v is not None))):
-        return None
-    first = c < 16 and x.flags.c_contiguous  # as _im2col gathers
     out = _out_shape(x, w, stride, pad, dilate)
     m, k = n * prod(out), prod(kernel) * c
-    if (not first and c < 16) or m < 2 * THREADS or m * k * f < FUSED_GEMM_MACS:
+    if (prod(kernel) == 1 or THREADS < 2 or _GEMM.get(dt) is None or w.dtype != dt
+            or m < 2 * THREADS or m * k * f < FUSED_GEMM_MACS):
         return None
-    wt = _weight_matrix(w, 1)[0]
-    if scale is not None and wt.size <= m * f:  # as _gemm_conv folds it
-        if np.may_share_memory(wt, w):
-            wt = wt * scale
-        else:
-            wt *= scale
-        scale = None
+    gather = _compiled_gather(x, kernel, out)
+    if gather is None or not gather[0].dtype_ok(x, *(v for v in (b, scale) if v is not None)):
+        return None
+    jm, first, src = gather
+    wt, scale = _im2col_weights(w, scale, m)
     cols = np.empty((m, k), dt)
     y = np.empty((m, f), dt)
     dummy = np.zeros(1, dt)
     lo, hi = act if act is not None else (0.0, 0.0)
-    _blas_task(jm.im2col_gemm_rows, n * out[0], dt, x if first else _channels_last(x), first,
-               cols, *kernel, *stride, *pad, *dilate, out[1], wt, y,
-               dummy if scale is None else scale, dummy if b is None else b, dt.type(lo),
-               dt.type(hi), scale is not None, b is not None, act is not None)
+    _blas_task(jm.im2col_gemm_rows, n * out[0], dt, src, first, cols, *kernel, *stride, *pad,
+               *dilate, out[1], wt, y, dummy if scale is None else scale,
+               dummy if b is None else b, dt.type(lo), dt.type(hi), scale is not None,
+               b is not None, act is not None)
     return _to_channel_first(y, n, out)
 
 
