@@ -11,8 +11,11 @@ index that made it, each node at its inputs' nodes. Nothing global holds it, so 
 nobody can reach any more is freed by Python. After a backward without ``retain_graph`` the
 nodes drop their saved arrays and a second backward through them is refused.
 
-Higher-order gradients (``create_graph=True``) are not supported: backward kernels run on
-numpy and are not themselves recorded.
+Higher-order gradients: :func:`grad` with ``create_graph=True`` runs the same walk on NDArrays
+while recording, each operator's gradient written as operators (its registry entry's
+``grad_graph``, MXNet's FGradient), so the gradients it returns are themselves on the tape and
+can be differentiated again. An operator without one gives correct gradients that refuse a
+further differentiation, naming ``_backward_<operator>`` as MXNet does.
 """
 
 from __future__ import annotations
@@ -132,7 +135,7 @@ class _Node:
     """
 
     __slots__ = ("inputs", "backward", "out_meta", "_var", "is_var", "name", "op", "attrs",
-                 "__weakref__")
+                 "graph_backward", "__weakref__")
 
     def __init__(self, inputs: tuple, backward: Callable | None, out_meta: tuple,
                  name: str, var: Any = None, op: Any = None, attrs: Any = None):
@@ -148,6 +151,9 @@ class _Node:
         self.is_var = var is not None
         self.op = op  # the registry entry and its parameters, for get_symbol
         self.attrs = attrs
+        # ``graph_backward(node, out_grads, need)``: the gradient on NDArrays, recorded
+        # (create_graph); None where the operator has no gradient written as operators.
+        self.graph_backward: Callable | None = None
 
     @property
     def var(self) -> Any:
@@ -217,7 +223,61 @@ def _record_op(op: Any, attrs: Any, arrays: Sequence[Any], ins: list, outs: list
     node = _Node(tuple(_entry(a) for a in arrays), back,
                  tuple((np.shape(o), np.asarray(o).dtype) for o in outs), op.name,
                  op=op, attrs=attrs)
+    if op.grad_graph is not None:
+        def graph_back(node: _Node, ogs: list, need: tuple) -> list:
+            # the saved inputs and outputs, as arrays at their places on the tape, so the
+            # gradient's own graph reaches the variables through them
+            xs = [_on_tape(a, e) for a, e in zip(ins, node.inputs)]
+            ys = [_on_tape(o, (node, i)) for i, o in enumerate(outs)]
+            return op.grad_graph(_nd_math(), attrs, ogs, xs, ys, octx)
+
+        node.graph_backward = graph_back
     _link(visible, node)
+
+
+def _on_tape(data: Any, entry: tuple | None) -> Any:
+    from .ndarray.ndarray import NDArray
+
+    a = NDArray(np.asarray(data))
+    a._ag = entry
+    return a
+
+
+_ND_MATH: Any = None
+
+
+def _nd_math() -> Any:
+    """The namespace derivatives are written with (``ops.elemwise.NP_MATH``), as recorded
+    NDArray operators; a plain number goes to numpy (``log`` of a scalar base)."""
+    global _ND_MATH
+    if _ND_MATH is None:
+        from types import SimpleNamespace
+
+        from . import ndarray as nd
+        from .ndarray.ndarray import NDArray
+        from .ops.elemwise import NP_MATH
+
+        def lift(op: Callable, np_fn: Callable) -> Callable:
+            return lambda x, *a, **k: (op(x, *a, **k) if isinstance(x, NDArray)
+                                       else np_fn(x, *a, **k))
+
+        def no_graph(name: str) -> Callable:
+            def fn(*args: Any, **kwargs: Any) -> Any:
+                raise _NoGraph(name)
+            return fn
+
+        ops = {name: getattr(nd, name, None) for name in vars(NP_MATH)}
+        ops["isnan"] = nd.contrib.isnan
+        ops["broadcast_to"] = lambda x, shape: nd.broadcast_to(x, shape=shape)
+        ops["asarray"] = lambda x: x if isinstance(x, NDArray) else NDArray(np.asarray(x))
+        _ND_MATH = SimpleNamespace(dot=nd.dot, **{
+            name: no_graph(name) if op is None else lift(op, getattr(NP_MATH, name))
+            for name, op in ops.items()})
+    return _ND_MATH
+
+
+class _NoGraph(Exception):
+    """A derivative uses a function with no recorded operator (digamma)."""
 
 
 def _no_gradient(name: str) -> Callable:
@@ -301,11 +361,12 @@ def _as_list(x: Any) -> list:
 
 
 def _run_backward(heads: Any, head_grads: Any, variables: list | None, retain_graph: bool,
-                  train_mode: bool) -> dict[int, np.ndarray | None]:
+                  train_mode: bool, create_graph: bool = False) -> dict[int, Any]:
     """Differentiate ``heads``; gradients of variable nodes by ``id(node)``.
 
     With ``variables`` None every variable in the graph with ``grad_req`` other than
-    ``'null'`` gets a gradient; otherwise exactly those listed.
+    ``'null'`` gets a gradient; otherwise exactly those listed. Gradients are numpy arrays,
+    or with ``create_graph`` NDArrays computed while recording.
     """
     heads = _as_list(heads)
     if not heads:
@@ -354,70 +415,144 @@ def _run_backward(heads: Any, head_grads: Any, variables: list | None, retain_gr
             lead = any(e is not None and leads[id(e[0])] for e in node.inputs)
         leads[id(node)] = lead
 
-    grads: dict[int, list] = {}
-    owned: set[tuple[int, int]] = set()
-
-    def acc(node: _Node, k: int, g: np.ndarray) -> None:
-        slot = grads.get(id(node))
-        if slot is None:
-            slot = grads[id(node)] = [None] * len(node.out_meta)
-        cur = slot[k]
-        if cur is None:
-            slot[k] = g
-        elif (id(node), k) in owned:
-            np.add(cur, g, out=cur)
-        else:
-            slot[k] = cur + g
-            owned.add((id(node), k))
-
+    walk = _GraphWalk() if create_graph else _NumpyWalk()
     for h, e, hg in zip(heads, entries, hgs):
-        if not leads[id(e[0])]:
-            continue
-        if hg is None:
-            g = np.ones(h.shape, h._data.dtype)
-        else:
-            sparse = getattr(hg, "stype", "default") != "default"
-            g = hg.asnumpy() if sparse else np.asarray(getattr(hg, "_data", hg))
-            if g.shape != h.shape:
-                # MXNet does not check a head gradient's shape: the kernels read its buffer
-                # as the head's, so a larger one gives its leading elements (MXNet's foreach
-                # test passes a (4, 2) gradient for a (3, 2) head). A smaller one would read
-                # past its end.
-                if g.size < math.prod(h.shape):
-                    raise MXNetError(f"backward: head gradient of shape {g.shape} has fewer "
-                                     f"elements than its head of shape {h.shape}")
-                g = np.ascontiguousarray(g).reshape(-1)[:math.prod(h.shape)].reshape(h.shape)
-        acc(e[0], e[1], g)
+        if leads[id(e[0])]:
+            walk.acc(e[0], e[1], walk.head(h, hg))
 
     prev = set_training(train_mode)
-    result: dict[int, np.ndarray | None] = {}
+    prev_rec = set_recording(True) if create_graph else None
+    result: dict[int, Any] = {}
     try:
         for node in reversed(order):
             nid = id(node)
             if not leads[nid]:
                 continue
-            slot = grads.pop(nid, None)
+            slot = walk.grads.pop(nid, None)
             if node.var is not None:
                 result[nid] = slot[0] if slot is not None else None
                 continue
             if slot is None:
                 continue
-            ogs = [np.zeros(s, d) if g is None else g for g, (s, d) in zip(slot, node.out_meta)]
+            ogs = [walk.zeros(s, d) if g is None else g for g, (s, d) in zip(slot, node.out_meta)]
             need = tuple(e is not None and leads[id(e[0])] for e in node.inputs)
             try:
-                igs = node.backward(ogs, need)
+                igs = walk.backward(node, ogs, need)
             except MXNetError as err:
                 raise MXNetError(f"backward of operator {node.name}: {err}") from None
             for e, g, n in zip(node.inputs, igs, need):
                 if n and g is not None:
-                    acc(e[0], e[1], np.asarray(g))
+                    walk.acc(e[0], e[1], g)
     finally:
         set_training(prev)
+        if create_graph:
+            set_recording(prev_rec)
         if not retain_graph:
             for node in order:
                 if node.var is None:
-                    node.backward = None
+                    node.backward = node.graph_backward = None
     return result
+
+
+def _head_grad(h: Any, hg: Any) -> np.ndarray:
+    """A head gradient as numpy, of the head's shape."""
+    sparse = getattr(hg, "stype", "default") != "default"
+    g = hg.asnumpy() if sparse else np.asarray(getattr(hg, "_data", hg))
+    if g.shape != h.shape:
+        # MXNet does not check a head gradient's shape: the kernels read its buffer as the
+        # head's, so a larger one gives its leading elements (MXNet's foreach test passes a
+        # (4, 2) gradient for a (3, 2) head). A smaller one would read past its end.
+        if g.size < math.prod(h.shape):
+            raise MXNetError(f"backward: head gradient of shape {g.shape} has fewer "
+                             f"elements than its head of shape {h.shape}")
+        g = np.ascontiguousarray(g).reshape(-1)[:math.prod(h.shape)].reshape(h.shape)
+    return g
+
+
+class _NumpyWalk:
+    """Backward on numpy: each node's backward kernel; sums made in place where they can."""
+
+    def __init__(self) -> None:
+        self.grads: dict[int, list] = {}
+        self._owned: set[tuple[int, int]] = set()
+
+    def head(self, h: Any, hg: Any) -> np.ndarray:
+        return np.ones(h.shape, h._data.dtype) if hg is None else _head_grad(h, hg)
+
+    zeros = staticmethod(np.zeros)
+
+    def acc(self, node: _Node, k: int, g: Any) -> None:
+        g = np.asarray(g)
+        slot = self.grads.get(id(node))
+        if slot is None:
+            slot = self.grads[id(node)] = [None] * len(node.out_meta)
+        cur = slot[k]
+        if cur is None:
+            slot[k] = g
+        elif (id(node), k) in self._owned:
+            np.add(cur, g, out=cur)
+        else:
+            slot[k] = cur + g
+            self._owned.add((id(node), k))
+
+    @staticmethod
+    def backward(node: _Node, ogs: list, need: tuple) -> list:
+        return node.backward(ogs, need)
+
+
+class _GraphWalk:
+    """Backward on NDArrays while recording (``create_graph``): each node's gradient as
+    operators, so the gradients are on the tape themselves."""
+
+    def __init__(self) -> None:
+        self.grads: dict[int, list] = {}
+
+    def head(self, h: Any, hg: Any) -> Any:
+        from .ndarray.ndarray import NDArray
+
+        if hg is None:
+            return NDArray(np.ones(h.shape, h._data.dtype), h._ctx)
+        if isinstance(hg, NDArray) and hg.shape == h.shape and hg.stype == "default":
+            return hg  # a recorded head gradient stays on the tape
+        return NDArray(_head_grad(h, hg), h._ctx)
+
+    @staticmethod
+    def zeros(shape: tuple, dtype: Any) -> Any:
+        from .ndarray.ndarray import NDArray
+
+        return NDArray(np.zeros(shape, dtype))
+
+    def acc(self, node: _Node, k: int, g: Any) -> None:
+        slot = self.grads.get(id(node))
+        if slot is None:
+            slot = self.grads[id(node)] = [None] * len(node.out_meta)
+        slot[k] = g if slot[k] is None else slot[k] + g
+
+    @staticmethod
+    def backward(node: _Node, ogs: list, need: tuple) -> list:
+        if node.graph_backward is not None:
+            try:
+                return node.graph_backward(node, ogs, need)
+            except _NoGraph:
+                pass
+        return _opaque_backward(node, ogs, need)
+
+
+def _opaque_backward(node: _Node, ogs: list, need: tuple) -> list:
+    """The gradients of a node whose gradient is not written as operators: right values, on
+    the tape as one node (``_backward_<op>``) that refuses to be differentiated again."""
+    from .ndarray.ndarray import NDArray
+
+    with pause():
+        igs = node.backward([g.asnumpy() for g in ogs], need)
+    outs = [None if g is None else NDArray(np.asarray(g)) for g in igs]
+    name = "_backward_" + node.name
+    back = _no_gradient(name)
+    made = [o for o in outs if o is not None]
+    grad_node = _Node(tuple(_entry(g) for g in ogs) + node.inputs, back,
+                      tuple((o.shape, o._data.dtype) for o in made), name)
+    _link(made, grad_node)
+    return outs
 
 
 def _write_grad(var: Any, g: np.ndarray | None) -> None:
@@ -460,19 +595,28 @@ def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: bool 
     """Gradients of ``heads`` with respect to ``variables``, returned (``.grad`` untouched)."""
     from .ndarray.ndarray import NDArray
 
-    if create_graph:
-        raise NotSupportedError("autograd.grad(create_graph=True): higher-order gradients are "
-                                "not supported by mxlite (backward kernels are not recorded)")
     vs = _as_list(variables)
     if retain_graph is None:
         retain_graph = create_graph
-    result = _run_backward(heads, head_grads, vs, bool(retain_graph), train_mode)
+    result = _run_backward(heads, head_grads, vs, bool(retain_graph), train_mode, create_graph)
     out = []
     for v in vs:
         g = result.get(id(_entry(v)[0]))
-        out.append(NDArray(np.zeros(v.shape, v._data.dtype) if g is None
-                           else np.array(g, dtype=v._data.dtype), v._ctx))
+        if create_graph and g is not None:
+            g = g if g.dtype == v.dtype else g.astype(v.dtype)
+        else:
+            g = NDArray(np.zeros(v.shape, v._data.dtype) if g is None
+                        else np.array(g, dtype=v._data.dtype), v._ctx)
+        if create_graph and _entry(g) is None:
+            # A gradient that does not depend on the variables is on the tape all the same,
+            # as MXNet's are: differentiating it again gives zeros, not an error.
+            _link([g], _Node((), _constant_backward, ((g.shape, g._data.dtype),), "_zeros"))
+        out.append(g)
     return out
+
+
+def _constant_backward(ogs: list, need: tuple) -> list:
+    return []
 
 
 def get_symbol(x: Any) -> Any:

@@ -6,6 +6,8 @@ does, all of its aliases, its forward kernel and, next to it, its derivative.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from ._util import BOOL, FLOAT, INT, P, assign, assign_type, broadcast_shape, declare, fail
@@ -193,18 +195,30 @@ def _as(fn):
     return lambda a, b: fn(a, b).astype(np.result_type(a, b), copy=False)
 
 
-_BINARY = {  # short name -> (kernel, d/d lhs, d/d rhs); each derivative maps (head gradient
-    # g, lhs a, rhs b, output y) to that operand's gradient; None: no gradient (1/0 results).
-    "add": (np.add, lambda g, a, b, y: g, lambda g, a, b, y: g),
-    "sub": (np.subtract, lambda g, a, b, y: g, lambda g, a, b, y: -g),
-    "mul": (np.multiply, lambda g, a, b, y: g * b, lambda g, a, b, y: g * a),
-    "div": (np.true_divide, lambda g, a, b, y: g / b, lambda g, a, b, y: -g * y / b),
-    "mod": (_mod, lambda g, a, b, y: g, lambda g, a, b, y: -g * np.floor(a / b)),
-    "power": (_power, lambda g, a, b, y: g * b * a ** (b - 1),
-              lambda g, a, b, y: g * y * np.log(a)),
-    "maximum": (np.maximum, lambda g, a, b, y: g * (a >= b), lambda g, a, b, y: g * (a < b)),
-    "minimum": (np.minimum, lambda g, a, b, y: g * (a <= b), lambda g, a, b, y: g * (a > b)),
-    "hypot": (np.hypot, lambda g, a, b, y: g * a / y, lambda g, a, b, y: g * b / y),
+# What derivatives are written with. Each derivative in the tables below is written once,
+# over ``F``: this namespace of numpy functions makes it a backward kernel, and autograd's
+# namespace of recorded operators makes it a graph that can be differentiated again
+# (``autograd.grad(create_graph=True)``; MXNet's FGradient).
+NP_MATH = SimpleNamespace(
+    abs=np.abs, asarray=np.asarray, broadcast_to=np.broadcast_to, cos=np.cos, cosh=np.cosh,
+    digamma=digamma, exp=np.exp, floor=np.floor, isnan=np.isnan, log=np.log, sign=np.sign,
+    sin=np.sin, sinh=np.sinh, sqrt=np.sqrt, square=np.square, sum=np.sum, where=np.where,
+    zeros_like=np.zeros_like)
+
+
+_BINARY = {  # short name -> (kernel, d/d lhs, d/d rhs); each derivative maps (F, head
+    # gradient g, lhs a, rhs b, output y) to that operand's gradient; None: no gradient (1/0
+    # results).
+    "add": (np.add, lambda F, g, a, b, y: g, lambda F, g, a, b, y: g),
+    "sub": (np.subtract, lambda F, g, a, b, y: g, lambda F, g, a, b, y: -g),
+    "mul": (np.multiply, lambda F, g, a, b, y: g * b, lambda F, g, a, b, y: g * a),
+    "div": (np.true_divide, lambda F, g, a, b, y: g / b, lambda F, g, a, b, y: -g * y / b),
+    "mod": (_mod, lambda F, g, a, b, y: g, lambda F, g, a, b, y: -g * F.floor(a / b)),
+    "power": (_power, lambda F, g, a, b, y: g * b * a ** (b - 1),
+              lambda F, g, a, b, y: g * y * F.log(a)),
+    "maximum": (np.maximum, lambda F, g, a, b, y: g * (a >= b), lambda F, g, a, b, y: g * (a < b)),
+    "minimum": (np.minimum, lambda F, g, a, b, y: g * (a <= b), lambda F, g, a, b, y: g * (a > b)),
+    "hypot": (np.hypot, lambda F, g, a, b, y: g * a / y, lambda F, g, a, b, y: g * b / y),
     "equal": (_as(np.equal), None, None), "not_equal": (_as(np.not_equal), None, None),
     "greater": (_as(np.greater), None, None),
     "greater_equal": (_as(np.greater_equal), None, None),
@@ -215,15 +229,17 @@ _BINARY = {  # short name -> (kernel, d/d lhs, d/d rhs); each derivative maps (h
 }
 
 
-def _sum_to(g: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """``g`` summed over the axes along which ``like`` was broadcast, in ``like``'s dtype."""
-    g = np.asarray(g)
+def _sum_to(g, like, F=NP_MATH):
+    """``g`` summed over the axes along which ``like`` was broadcast, in ``like``'s dtype
+    (numpy arrays, or NDArrays when ``F`` records)."""
+    if F is NP_MATH:
+        g = np.asarray(g)
     if g.shape != like.shape:
         lead = g.ndim - like.ndim
         axes = (*range(lead), *(lead + i for i, d in enumerate(like.shape)
                                 if d == 1 and g.shape[lead + i] != 1))
-        g = g.sum(axis=axes).reshape(like.shape) if axes else np.broadcast_to(g, like.shape)
-    return g.astype(like.dtype, copy=False)
+        g = F.sum(g, axis=axes).reshape(like.shape) if axes else F.broadcast_to(g, like.shape)
+    return g if g.dtype == like.dtype else g.astype(like.dtype)
 
 
 def _reusable(ctx, inputs, i: int, shape: tuple, dtype: np.dtype) -> bool:
@@ -247,15 +263,20 @@ def _binary_forward(fn):
     return forward
 
 
-def _binary_backward(d_lhs, d_rhs):
+def _binary_grads(d_lhs, d_rhs):
+    """(backward kernel, grad_graph) of a binary operator from its two derivatives."""
     if d_lhs is None:
-        return lambda attrs, out_grads, inputs, outputs, ctx: [None, None]
+        return (lambda attrs, out_grads, inputs, outputs, ctx: [None, None],
+                lambda F, attrs, out_grads, inputs, outputs, ctx: [None, None])
+
+    def grad_graph(F, attrs, out_grads, inputs, outputs, ctx):
+        (g,), (a, b), (y,) = out_grads, inputs, outputs
+        return [_sum_to(d_lhs(F, g, a, b, y), a, F), _sum_to(d_rhs(F, g, a, b, y), b, F)]
 
     def backward(attrs, out_grads, inputs, outputs, ctx):
-        (g,), (a, b), (y,) = out_grads, inputs, outputs
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return [_sum_to(d_lhs(g, a, b, y), a), _sum_to(d_rhs(g, a, b, y), b)]
-    return backward
+            return grad_graph(NP_MATH, attrs, out_grads, inputs, outputs, ctx)
+    return backward, grad_graph
 
 
 # ----------------------------------------------------------------------------------------
@@ -285,10 +306,11 @@ _ELEMWISE = [  # (canonical, kernel, aliases)
 
 for _name, _kernel, _aliases in _ELEMWISE:
     _fn, _dl, _dr = _BINARY[_kernel]
+    _back, _graph = _binary_grads(_dl, _dr)
     # _grad_add (the executor's gradient sum) has no gradient of its own in MXNet.
     declare(_name, *_aliases, inputs=("lhs", "rhs"), infer_shape=same_shape,
-            forward=_binary_forward(_fn),
-            backward=None if _name == "_grad_add" else _binary_backward(_dl, _dr))
+            forward=_binary_forward(_fn), backward=None if _name == "_grad_add" else _back,
+            grad_graph=None if _name == "_grad_add" else _graph)
 
 # ----------------------------------------------------------------------------------------
 # Broadcast binaries.
@@ -310,9 +332,10 @@ _BROADCAST_ALIASES = {
 }
 
 for _kernel, (_fn, _dl, _dr) in _BINARY.items():
+    _back, _graph = _binary_grads(_dl, _dr)
     declare("broadcast_" + _kernel, *_BROADCAST_ALIASES.get(_kernel, ()), inputs=("lhs", "rhs"),
-            infer_shape=_broadcast_shape, forward=_binary_forward(_fn),
-            backward=_binary_backward(_dl, _dr))
+            infer_shape=_broadcast_shape, forward=_binary_forward(_fn), backward=_back,
+            grad_graph=_graph)
 
 # ----------------------------------------------------------------------------------------
 # Scalar ops: ``x + 2`` is ``_plus_scalar(x, scalar=2)``; ``_r*`` put the scalar on the left.
@@ -377,25 +400,33 @@ def _scalar_forward(fn, reverse: bool):
     return forward
 
 
-def _scalar_backward(d_lhs, d_rhs, reverse: bool):
+def _scalar_grads(d_lhs, d_rhs, reverse: bool):
+    """(backward kernel, grad_graph) of a scalar operator from its kernel's derivatives."""
     if d_lhs is None:
-        return lambda attrs, out_grads, inputs, outputs, ctx: [None]
+        return (lambda attrs, out_grads, inputs, outputs, ctx: [None],
+                lambda F, attrs, out_grads, inputs, outputs, ctx: [None])
+
+    def grad(F, g, x, s, y):
+        return d_rhs(F, g, s, x, y) if reverse else d_lhs(F, g, x, s, y)
 
     def backward(attrs, out_grads, inputs, outputs, ctx):
         (g,), (x,), (y,) = out_grads, inputs, outputs
         s = np.asarray(attrs.scalar, dtype=y.dtype)
-        xt = x.astype(y.dtype, copy=False)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            d = d_rhs(g, s, xt, y) if reverse else d_lhs(g, xt, s, y)
+            d = grad(NP_MATH, g, x.astype(y.dtype, copy=False), s, y)
         return [np.broadcast_to(d, x.shape).astype(x.dtype, copy=False)]
-    return backward
+
+    def grad_graph(F, attrs, out_grads, inputs, outputs, ctx):
+        return [grad(F, out_grads[0], inputs[0], attrs.scalar, outputs[0])]
+    return backward, grad_graph
 
 
 for _name, _kernel, _rev, _aliases in _SCALAR:
     _fn, _dl, _dr = _BINARY[_kernel]
+    _back, _graph = _scalar_grads(_dl, _dr, _rev)
     declare(_name, *_aliases, params=dict(_SCALAR_PARAMS), infer_shape=same_shape,
-            infer_type=_scalar_type, forward=_scalar_forward(_fn, _rev),
-            backward=_scalar_backward(_dl, _dr, _rev))
+            infer_type=_scalar_type, forward=_scalar_forward(_fn, _rev), backward=_back,
+            grad_graph=_graph)
 
 # ----------------------------------------------------------------------------------------
 # Unary maths: one input, same shape and dtype out.
@@ -419,9 +450,25 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 _LN2, _LN10 = np.log(2), np.log(10)
 
-_UNARY = [  # (canonical, kernel, derivative (g, x, y) -> gradient or None if zero, aliases)
-    ("negative", np.negative, lambda g, x, y: -g, ("_sparse_negative",)),
-    ("abs", np.abs, lambda g, x, y: g * np.sign(x), ("_sparse_abs",)),
+
+def _rounded_once(fn):
+    """``fn`` of float32 evaluated in float64 and rounded once. MXNet calls glibc's expf,
+    logf, log2f, sinf and cosf, which round correctly; numpy's float32 loops are up to a few
+    ulp off (exp(1) one ulp high, in 39% of inputs for exp)."""
+    def kernel(x, out=None):
+        if x.dtype != np.float32:
+            return fn(x, out=out)
+        if out is None:
+            return fn(x, dtype=np.float64).astype(np.float32)
+        np.copyto(out, fn(x, dtype=np.float64), casting="same_kind")
+        return out
+    kernel.writes_out = True  # takes ``out=`` as the ufunc does: a dead input may be reused
+    return kernel
+
+_UNARY = [  # (canonical, kernel, derivative (F, g, x, y) -> gradient or None if zero,
+    # aliases)
+    ("negative", np.negative, lambda F, g, x, y: -g, ("_sparse_negative",)),
+    ("abs", np.abs, lambda F, g, x, y: g * F.sign(x), ("_sparse_abs",)),
     ("sign", np.sign, None, ("_sparse_sign",)),
     ("round", _round, None, ("_sparse_round",)),
     ("rint", _rint, None, ("_sparse_rint",)),
@@ -429,46 +476,46 @@ _UNARY = [  # (canonical, kernel, derivative (g, x, y) -> gradient or None if ze
     ("floor", np.floor, None, ("_sparse_floor",)),
     ("trunc", np.trunc, None, ("_sparse_trunc",)),
     ("fix", np.fix, None, ("_sparse_fix",)),
-    ("square", np.square, lambda g, x, y: 2 * x * g, ("_sparse_square",)),
-    ("sqrt", np.sqrt, lambda g, x, y: g / (2 * y), ("_sparse_sqrt",)),
-    ("rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, y: -0.5 * g * y / x, ("_sparse_rsqrt",)),
-    ("cbrt", np.cbrt, lambda g, x, y: g / (3 * y * y), ("_sparse_cbrt",)),
-    ("rcbrt", lambda x: 1 / np.cbrt(x), lambda g, x, y: -g * y / (3 * x), ()),
-    ("reciprocal", np.reciprocal, lambda g, x, y: -g * y * y, ()),
-    ("exp", np.exp, lambda g, x, y: g * y, ("_sparse_exp",)),
-    ("expm1", np.expm1, lambda g, x, y: g * (y + 1), ("_sparse_expm1",)),
-    ("log", np.log, lambda g, x, y: g / x, ("_sparse_log",)),
-    ("log1p", np.log1p, lambda g, x, y: g / (1 + x), ("_sparse_log1p",)),
-    ("log2", np.log2, lambda g, x, y: g / (x * _LN2), ("_sparse_log2",)),
-    ("log10", np.log10, lambda g, x, y: g / (x * _LN10), ("_sparse_log10",)),
-    ("sin", np.sin, lambda g, x, y: g * np.cos(x), ("_sparse_sin",)),
-    ("cos", np.cos, lambda g, x, y: -g * np.sin(x), ("_sparse_cos",)),
-    ("tan", np.tan, lambda g, x, y: g * (1 + y * y), ("_sparse_tan",)),
-    ("arcsin", np.arcsin, lambda g, x, y: g / np.sqrt(1 - x * x), ("_sparse_arcsin",)),
-    ("arccos", np.arccos, lambda g, x, y: -g / np.sqrt(1 - x * x), ("_sparse_arccos",)),
-    ("arctan", np.arctan, lambda g, x, y: g / (1 + x * x), ("_sparse_arctan",)),
-    ("sinh", np.sinh, lambda g, x, y: g * np.cosh(x), ("_sparse_sinh",)),
-    ("cosh", np.cosh, lambda g, x, y: g * np.sinh(x), ("_sparse_cosh",)),
-    ("tanh", np.tanh, lambda g, x, y: g * (1 - y * y), ("_sparse_tanh",)),
-    ("arcsinh", np.arcsinh, lambda g, x, y: g / np.sqrt(x * x + 1), ("_sparse_arcsinh",)),
-    ("arccosh", np.arccosh, lambda g, x, y: g / np.sqrt(x * x - 1), ("_sparse_arccosh",)),
-    ("arctanh", np.arctanh, lambda g, x, y: g / (1 - x * x), ("_sparse_arctanh",)),
-    ("degrees", np.degrees, lambda g, x, y: g * (180 / np.pi), ("_sparse_degrees",)),
-    ("radians", np.radians, lambda g, x, y: g * (np.pi / 180), ("_sparse_radians",)),
+    ("square", np.square, lambda F, g, x, y: 2 * x * g, ("_sparse_square",)),
+    ("sqrt", np.sqrt, lambda F, g, x, y: g / (2 * y), ("_sparse_sqrt",)),
+    ("rsqrt", lambda x: 1 / np.sqrt(x), lambda F, g, x, y: -0.5 * g * y / x, ("_sparse_rsqrt",)),
+    ("cbrt", np.cbrt, lambda F, g, x, y: g / (3 * y * y), ("_sparse_cbrt",)),
+    ("rcbrt", lambda x: 1 / np.cbrt(x), lambda F, g, x, y: -g * y / (3 * x), ()),
+    ("reciprocal", np.reciprocal, lambda F, g, x, y: -g * y * y, ()),
+    ("exp", _rounded_once(np.exp), lambda F, g, x, y: g * y, ("_sparse_exp",)),
+    ("expm1", np.expm1, lambda F, g, x, y: g * (y + 1), ("_sparse_expm1",)),
+    ("log", _rounded_once(np.log), lambda F, g, x, y: g / x, ("_sparse_log",)),
+    ("log1p", np.log1p, lambda F, g, x, y: g / (1 + x), ("_sparse_log1p",)),
+    ("log2", _rounded_once(np.log2), lambda F, g, x, y: g / (x * _LN2), ("_sparse_log2",)),
+    ("log10", np.log10, lambda F, g, x, y: g / (x * _LN10), ("_sparse_log10",)),
+    ("sin", _rounded_once(np.sin), lambda F, g, x, y: g * F.cos(x), ("_sparse_sin",)),
+    ("cos", _rounded_once(np.cos), lambda F, g, x, y: -g * F.sin(x), ("_sparse_cos",)),
+    ("tan", np.tan, lambda F, g, x, y: g * (1 + y * y), ("_sparse_tan",)),
+    ("arcsin", np.arcsin, lambda F, g, x, y: g / F.sqrt(1 - x * x), ("_sparse_arcsin",)),
+    ("arccos", np.arccos, lambda F, g, x, y: -g / F.sqrt(1 - x * x), ("_sparse_arccos",)),
+    ("arctan", np.arctan, lambda F, g, x, y: g / (1 + x * x), ("_sparse_arctan",)),
+    ("sinh", np.sinh, lambda F, g, x, y: g * F.cosh(x), ("_sparse_sinh",)),
+    ("cosh", np.cosh, lambda F, g, x, y: g * F.sinh(x), ("_sparse_cosh",)),
+    ("tanh", np.tanh, lambda F, g, x, y: g * (1 - y * y), ("_sparse_tanh",)),
+    ("arcsinh", np.arcsinh, lambda F, g, x, y: g / F.sqrt(x * x + 1), ("_sparse_arcsinh",)),
+    ("arccosh", np.arccosh, lambda F, g, x, y: g / F.sqrt(x * x - 1), ("_sparse_arccosh",)),
+    ("arctanh", np.arctanh, lambda F, g, x, y: g / (1 - x * x), ("_sparse_arctanh",)),
+    ("degrees", np.degrees, lambda F, g, x, y: g * (180 / np.pi), ("_sparse_degrees",)),
+    ("radians", np.radians, lambda F, g, x, y: g * (np.pi / 180), ("_sparse_radians",)),
     # MXNet's relu_grad passes NaN through (NaN in, NaN gradient out).
     ("relu", lambda x: np.maximum(x, x.dtype.type(0)),
-     lambda g, x, y: g * np.where(np.isnan(y), y, y > 0),
+     lambda F, g, x, y: g * F.where(F.isnan(y), y, y > 0),
      ("_sparse_relu",)),
-    ("sigmoid", sigmoid, lambda g, x, y: g * y * (1 - y), ("_sparse_sigmoid",)),
-    ("softsign", lambda x: x / (1 + np.abs(x)), lambda g, x, y: g / np.square(1 + np.abs(x)),
+    ("sigmoid", sigmoid, lambda F, g, x, y: g * y * (1 - y), ("_sparse_sigmoid",)),
+    ("softsign", lambda x: x / (1 + np.abs(x)), lambda F, g, x, y: g / F.square(1 + F.abs(x)),
      ()),
     ("logical_not", np.logical_not, None, ()),
-    ("erf", erf, lambda g, x, y: g * (2 / np.sqrt(np.pi)) * np.exp(-np.square(x)),
+    ("erf", erf, lambda F, g, x, y: g * (2 / np.sqrt(np.pi)) * F.exp(-F.square(x)),
      ("_npx_erf",)),
-    ("erfinv", erfinv, lambda g, x, y: g * (np.sqrt(np.pi) / 2) * np.exp(np.square(y)),
+    ("erfinv", erfinv, lambda F, g, x, y: g * (np.sqrt(np.pi) / 2) * F.exp(F.square(y)),
      ("_npx_erfinv",)),
-    ("gamma", gamma, lambda g, x, y: g * y * digamma(x), ("_npx_gamma", "_sparse_gamma")),
-    ("gammaln", gammaln, lambda g, x, y: g * digamma(x), ("_npx_gammaln", "_sparse_gammaln")),
+    ("gamma", gamma, lambda F, g, x, y: g * y * F.digamma(x), ("_npx_gamma", "_sparse_gamma")),
+    ("gammaln", gammaln, lambda F, g, x, y: g * F.digamma(x), ("_npx_gammaln", "_sparse_gammaln")),
 ]
 
 
@@ -476,26 +523,33 @@ def _unary_forward(fn):
     def forward(attrs, inputs, ctx):
         (x,) = inputs
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if isinstance(fn, np.ufunc) and _reusable(ctx, inputs, 0, x.shape, x.dtype):
+            if ((isinstance(fn, np.ufunc) or getattr(fn, "writes_out", False))
+                    and _reusable(ctx, inputs, 0, x.shape, x.dtype)):
                 return [fn(x, out=x)]
             return [np.asarray(fn(x)).astype(x.dtype, copy=False)]
     return forward
 
 
-def _unary_backward(deriv):
+def _unary_grads(deriv):
+    """(backward kernel, grad_graph) of a unary operator from its derivative."""
     if deriv is None:
-        return lambda attrs, out_grads, inputs, outputs, ctx: [None]
+        return (lambda attrs, out_grads, inputs, outputs, ctx: [None],
+                lambda F, attrs, out_grads, inputs, outputs, ctx: [None])
 
     def backward(attrs, out_grads, inputs, outputs, ctx):
         (g,), (x,), (y,) = out_grads, inputs, outputs
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return [np.asarray(deriv(g, x, y)).astype(x.dtype, copy=False)]
-    return backward
+            return [np.asarray(deriv(NP_MATH, g, x, y)).astype(x.dtype, copy=False)]
+
+    def grad_graph(F, attrs, out_grads, inputs, outputs, ctx):
+        return [deriv(F, out_grads[0], inputs[0], outputs[0])]
+    return backward, grad_graph
 
 
 for _name, _fn, _deriv, _aliases in _UNARY:
+    _back, _graph = _unary_grads(_deriv)
     declare(_name, *_aliases, infer_shape=same_shape, forward=_unary_forward(_fn),
-            backward=_unary_backward(_deriv))
+            backward=_back, grad_graph=_graph)
 
 # ----------------------------------------------------------------------------------------
 # add_n: any number of same-shape inputs.

@@ -34,6 +34,7 @@ from ._util import (
     opt_enum,
     size_of,
 )
+from .elemwise import NP_MATH
 from .registry import Attrs, same_shape, same_type
 
 # ----------------------------------------------------------------------------------------
@@ -133,6 +134,15 @@ def _fc_backward(attrs, out_grads, inputs, outputs, ctx):
     return [dx, dw, _shaped(dy.sum(axis=0), inputs[2])]
 
 
+def _fc_grad_graph(F, attrs, out_grads, inputs, outputs, ctx):
+    # _fc_backward's products as operators, for gradients differentiated again
+    x, w = inputs[0], inputs[1]
+    dy = out_grads[0].reshape((-1, w.shape[0]))
+    grads = [F.dot(dy, w).reshape(x.shape),
+             F.dot(dy, x.reshape((dy.shape[0], -1)), transpose_a=True)]
+    return grads if attrs.no_bias else [*grads, F.sum(dy, axis=0)]
+
+
 def _shaped(g: np.ndarray, like: np.ndarray) -> np.ndarray:
     # A fresh array, not a view, when no reshape is needed: the executor can then adopt it as
     # the gradient buffer instead of copying it.
@@ -146,6 +156,7 @@ declare(
     params={"num_hidden": P(INT), "no_bias": P(BOOL, False), "flatten": P(BOOL, True)},
     inputs=_weighted_inputs,
     infer_shape=_fc_shape, forward=_fc_forward, backward=_fc_backward,
+    grad_graph=_fc_grad_graph,
 )
 
 # ----------------------------------------------------------------------------------------
@@ -1277,10 +1288,14 @@ def _dropout_forward(attrs, inputs, ctx):
     return [y, np.broadcast_to(mask, x.shape)]
 
 
-def _dropout_backward(attrs, out_grads, inputs, outputs, ctx):
+def _dropout_grad_graph(F, attrs, out_grads, inputs, outputs, ctx):
     # The compact mask forward kept (broadcast along ``axes``); the full-size output otherwise.
     mask = ctx.saved["mask"] if "mask" in ctx.saved else outputs[1]
-    return [out_grads[0] if mask is None else out_grads[0] * mask]
+    return [out_grads[0] if mask is None else out_grads[0] * F.asarray(mask)]
+
+
+def _dropout_backward(attrs, out_grads, inputs, outputs, ctx):
+    return _dropout_grad_graph(NP_MATH, attrs, out_grads, inputs, outputs, ctx)
 
 
 
@@ -1289,7 +1304,7 @@ declare(
     params={"p": P(FLOAT, 0.5), "mode": P(enum("always", "training"), "training"),
             "axes": P(SHAPE, ()), "cudnn_off": P(OPT_BOOL, False)},
     outputs=("output", "mask"), num_visible_outputs=1, infer_shape=like_data,
-    forward=_dropout_forward, backward=_dropout_backward,
+    forward=_dropout_forward, backward=_dropout_backward, grad_graph=_dropout_grad_graph,
 )
 
 # ----------------------------------------------------------------------------------------

@@ -37,8 +37,9 @@ from .elemwise import (
     _BINARY,
     _SCALAR_PARAMS,
     _UNARY,
-    _scalar_backward,
+    NP_MATH,
     _scalar_forward,
+    _scalar_grads,
     _scalar_type,
     _sum_to,
 )
@@ -164,7 +165,8 @@ def _np_binary_backward(d_lhs, d_rhs, rule):
                 if x.dtype.kind != "f":  # MXNet gives an integer operand a zero gradient
                     grads.append(np.zeros_like(x))
                 else:
-                    grads.append(_sum_to(d(g.astype(t, copy=False), at, bt, y), x))
+                    d_x = d(NP_MATH, g.astype(t, copy=False), at, bt, y)
+                    grads.append(_sum_to(d_x, x))
         return grads
     return backward
 
@@ -211,7 +213,7 @@ for _name, _kernel, _rev in _NP_SCALAR:
     _fn, _dl, _dr = _BINARY[_kernel]
     declare(_name, params=dict(_SCALAR_PARAMS), infer_shape=_same_shape,
             infer_type=_scalar_type, forward=_scalar_forward(_fn, _rev),
-            backward=_scalar_backward(_dl, _dr, _rev))
+            backward=_scalar_grads(_dl, _dr, _rev)[0])
 
 
 def _float_of(t: np.dtype) -> np.dtype:
@@ -317,7 +319,7 @@ def _np_unary_backward(deriv):
         if deriv is None or x.dtype.kind != "f":
             return [np.zeros_like(x)]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return [np.asarray(deriv(g, x, y)).astype(x.dtype, copy=False)]
+            return [np.asarray(deriv(NP_MATH, g, x, y)).astype(x.dtype, copy=False)]
     return backward
 
 

@@ -362,6 +362,12 @@ class Op:
     infer_type: InferType | None = None
     forward: Callable | None = None
     backward: Callable | None = None
+    # The gradient as operators (MXNet's FGradient), for gradients that are differentiated
+    # again (``autograd.grad(create_graph=True)``): ``(F, attrs, out_grads, inputs, outputs,
+    # ctx) -> input gradients``, backward's arguments with ``F``, a namespace of recorded
+    # NDArray operators, and NDArrays in and out. Operators without one give gradients that
+    # cannot be.
+    grad_graph: Callable | None = None
     doc: str = ""
 
     # -- parameters -------------------------------------------------------------------

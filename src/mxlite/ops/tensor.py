@@ -892,8 +892,14 @@ def _clip_backward(attrs, out_grads, inputs, outputs, ctx):
     return [np.where((x < lo) | (x > hi), np.zeros((), g.dtype), g)]  # NaN passes, as in MXNet
 
 
+def _clip_grad_graph(F, attrs, out_grads, inputs, outputs, ctx):
+    (x,), (g,) = inputs, out_grads
+    return [F.where((x < attrs.a_min) + (x > attrs.a_max), F.zeros_like(g), g)]
+
+
 declare("clip", "_npi_clip", "_sparse_clip", params={"a_min": P(FLOAT), "a_max": P(FLOAT)},
-        infer_shape=same_shape, forward=_clip_forward, backward=_clip_backward)
+        infer_shape=same_shape, forward=_clip_forward, backward=_clip_backward,
+        grad_graph=_clip_grad_graph)
 
 
 def _cast_type(attrs: Attrs, ins: list, outs: list):
