@@ -32,6 +32,7 @@ from . import (
     profiler,
     random,
     recordio,
+    rnn,
     runtime,
     symbol,
     test_utils,
@@ -67,7 +68,6 @@ from .util import (  # noqa: E402
 # MXNet 1.9.1 namespaces mxlite does not provide, and what they were.
 _NOT_IN_MXLITE = {
     "np": "MXNet's NumPy-compatible array interface; use numpy itself, or mx.nd",
-    "rnn": "the legacy symbolic RNN cells and BucketSentenceIter; use mx.gluon.rnn",
     "rtc": "runtime-compiled CUDA kernels",
     "torch": "the Torch plugin",
     "th": "the Torch plugin",

@@ -1031,12 +1031,25 @@ def from_numpy(ndarray: np.ndarray, zero_copy: bool = True) -> NDArray:
     return NDArray(view, current_context())
 
 
-def empty(shape: Any, ctx: Context | None = None, dtype: Any = None) -> NDArray:
-    """An uninitialised array (its contents are whatever the allocator gives)."""
+def empty(shape: Any, ctx: Context | None = None, dtype: Any = None,
+          stype: str | None = None) -> NDArray:
+    """An uninitialised array (its contents are whatever the allocator gives); ``stype``
+    'row_sparse' or 'csr' gives a sparse array with nothing stored."""
+    if stype not in (None, "default"):
+        from .sparse import empty as sparse_empty
+
+        return sparse_empty(stype, shape, ctx=ctx, dtype=dtype)
     return NDArray(np.empty(_as_shape(shape), _as_dtype(dtype)), _as_ctx(ctx))
 
 
-def zeros(shape: Any, ctx: Context | None = None, dtype: Any = None, **kwargs: Any) -> NDArray:
+def zeros(shape: Any, ctx: Context | None = None, dtype: Any = None, stype: str | None = None,
+          **kwargs: Any) -> NDArray:
+    """An all-zero array; ``stype`` 'row_sparse' or 'csr' gives a sparse one (nothing
+    stored), as MXNet's ``mx.nd.zeros``."""
+    if stype not in (None, "default"):
+        from .sparse import zeros as sparse_zeros
+
+        return sparse_zeros(stype, shape, ctx=ctx, dtype=dtype, **kwargs)
     shape = _as_shape(shape)
     _check_legacy_shape(shape, "zeros")
     if kwargs.get("out") is not None:
@@ -1108,7 +1121,9 @@ def arange(start: float, stop: float | None = None, step: float = 1.0, repeat: i
 
 def zeros_like(data: NDArray, **kwargs: Any) -> NDArray:
     """An array of zeros with ``data``'s shape and dtype (or written into ``out=``); dense,
-    also for a sparse ``data`` (its logical shape: mxlite keeps gradients dense)."""
+    also for a sparse ``data`` (its logical shape: mxlite keeps gradients dense, and gradient
+    buffers are made with this function). ``mx.nd.sparse.zeros_like`` and the fluent
+    ``x.zeros_like()`` keep the storage type, as MXNet's ``zeros_like`` does."""
     if kwargs:
         return _op("zeros_like")(data, **kwargs)
     return NDArray(np.zeros(data.shape, data._data.dtype), data._ctx)
@@ -1135,6 +1150,10 @@ def _same_dtype(arrays: Sequence[NDArray], op: str) -> list[np.ndarray]:
     return [a._data if a.stype == "default" else a.asnumpy() for a in arrays]
 
 
+def _any_sparse(data: Sequence[Any]) -> bool:
+    return any(isinstance(a, NDArray) and a.stype != "default" for a in data)
+
+
 def _unpack(data: tuple) -> tuple:
     if len(data) == 1 and isinstance(data[0], (list, tuple)):
         return tuple(data[0])
@@ -1144,7 +1163,8 @@ def _unpack(data: tuple) -> tuple:
 def concat(*data: NDArray, dim: int = 1, **kwargs: Any) -> NDArray:
     """Join arrays along ``dim`` (MXNet's default is 1)."""
     data = _unpack(data)
-    if _recording(*data):
+    if _recording(*data) or _any_sparse(data):
+        # sparse inputs: the operator decides the storage type (csr along dim 0 stays csr)
         return _op("Concat")(*data, dim=dim)
     arrays = _same_dtype(data, "concat")
     try:
@@ -1158,7 +1178,7 @@ def concat(*data: NDArray, dim: int = 1, **kwargs: Any) -> NDArray:
 def stack(*data: NDArray, axis: int = 0, **kwargs: Any) -> NDArray:
     """Join same-shaped arrays along a new axis."""
     data = _unpack(data)
-    if _recording(*data):
+    if _recording(*data) or _any_sparse(data):
         return _op("stack")(*data, axis=axis)
     arrays = _same_dtype(data, "stack")
     try:

@@ -37,6 +37,9 @@ from .ndarray import NDArray
 __all__ = ["make_function", "invoke", "lookup", "namespace_getattr"]
 
 _DROP = ("name", "attr")  # accepted for symmetry with mx.sym, meaningless here
+# Operators whose storage rules apply to dense inputs too (cast_storage makes sparse arrays,
+# _sparse_retain refuses dense data, as MXNet's).
+_STORAGE_OPS = ("cast_storage", "_sparse_retain")
 
 
 def _params(op: Op, func_name: str, params: dict[str, Any]) -> registry.Attrs:
@@ -97,11 +100,21 @@ def invoke(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         raise MXNetError(f"operator {op.name} has no forward kernel in mxlite yet")
     state = _ag._STATE
     octx = OpContext(state.training, _random.generator())
-    ins = [_dense(a) for a in arrays]
     timed = _profiler._ACTIVE["imperative"]
     t0 = perf_counter_ns() if timed else 0
+    # Sparse inputs: the operator's storage-type rules (ndarray/sparse.py) decide whether the
+    # result is sparse. While autograd records, the dense kernels run (dense results).
+    sparse_in = any(a.stype != "default" for a in arrays)
+    recorded = state.recording and _ag._tracked(arrays)
+    sparse_out = None
     try:
-        outs = op.forward(attrs, ins, octx)
+        if (sparse_in or op.name in _STORAGE_OPS) and not recorded:
+            from . import sparse as _sparse
+
+            sparse_out = _sparse._forward(op, attrs, arrays, octx)
+        if sparse_out is None:
+            ins = [_dense(a) for a in arrays]
+            outs = op.forward(attrs, ins, octx)
     except (ValueError, IndexError, KeyError) as e:
         raise MXNetError(f"{func_name} ({op.name}): {e}") from None
     if timed:
@@ -112,6 +125,10 @@ def invoke(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         where = arrays[0]._ctx
     else:
         where = current_context()
+    if sparse_out is not None:
+        for r in sparse_out:
+            r._ctx = where
+        return _sparse_result(func_name, sparse_out, out)
     n = op.visible_outputs(attrs)
     legacy = not is_np_shape()
     res = [np.asarray(o) for o in outs[:n]]
@@ -128,7 +145,12 @@ def invoke(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
             if t.shape != r.shape:
                 raise MXNetError(f"{func_name}: out= has shape {t.shape}, the result has "
                                  f"{r.shape}")
-            t._data[...] = r
+            if t.stype != "default":
+                from .sparse import _assign
+
+                _assign(t, r)  # MXNet casts the result to out='s storage type
+            else:
+                t._data[...] = r
         if state.recording and _ag._tracked(arrays):
             _ag._record_op(op, attrs, arrays, ins, res + list(outs[n:]), octx, targets)
         return out
@@ -136,6 +158,25 @@ def invoke(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
     if state.recording and _ag._tracked(arrays):
         _ag._record_op(op, attrs, arrays, ins, res + list(outs[n:]), octx, wrapped)
     return wrapped[0] if len(wrapped) == 1 else wrapped
+
+
+def _sparse_result(func_name: str, results: list, out: Any) -> Any:
+    """Return (or write into ``out=``) what the sparse path of :func:`invoke` computed."""
+    if out is None:
+        return results[0] if len(results) == 1 else results
+    from .sparse import _assign
+
+    targets = [out] if isinstance(out, NDArray) else list(out)
+    if len(targets) != len(results):
+        raise MXNetError(f"{func_name}: out= gives {len(targets)} arrays for {len(results)} "
+                         "outputs")
+    for t, r in zip(targets, results):
+        _ag.check_assign(t)
+        if t.shape != r.shape:
+            raise MXNetError(f"{func_name}: out= has shape {t.shape}, the result has "
+                             f"{r.shape}")
+        _assign(t, r)
+    return out
 
 
 def _dense(a: NDArray) -> np.ndarray:

@@ -657,6 +657,55 @@ def _getnnz_forward(attrs, inputs, ctx):
 # No backward: MXNet registers no gradient for _contrib_getnnz.
 declare("_contrib_getnnz", params={"axis": P(OPT_INT, None)}, infer_shape=_getnnz_shape,
         infer_type=lambda attrs, ins, outs: (ins, [I64]), forward=_getnnz_forward)
+# MXNet's ``_sparse_retain`` (``mx.nd.sparse.retain``): the rows ``indices`` of a row_sparse
+# array. mx.nd runs it on the stored rows (ndarray/sparse.py); this kernel is its dense
+# meaning, for graphs: the output equals ``data`` on the retained rows and is 0 elsewhere.
+
+
+def _retain_shape(attrs: Attrs, ins: list, outs: list):
+    d, idx = ins
+    if idx is not None and len(idx) != 1:
+        raise fail(attrs, f"indices of shape {tuple(idx)} must be 1-D")
+    if d is not None:
+        if len(d) < 1:
+            raise fail(attrs, "data must have at least 1 dimension")
+        assign(attrs, outs, 0, d, ["output"])
+    return ins, outs
+
+
+def _retain_rows(data: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    rows = np.asarray(indices).astype(np.int64).reshape(-1)
+    if rows.size and (rows.min() < 0 or rows.max() >= data.shape[0]):
+        raise ValueError(f"indices must lie in [0, {data.shape[0]}), got values from "
+                         f"{rows.min()} to {rows.max()}")
+    keep = np.zeros(data.shape[0], bool)
+    keep[rows] = True
+    return keep
+
+
+def _retain_forward(attrs, inputs, ctx):
+    data, indices = inputs
+    keep = _retain_rows(data, indices)
+    out = np.zeros_like(data)
+    out[keep] = data[keep]
+    return [out]
+
+
+def _retain_backward(attrs, out_grads, inputs, outputs, ctx):
+    data, indices = inputs
+    keep = _retain_rows(data, indices)
+    g = np.zeros_like(data)
+    g[keep] = out_grads[0][keep]
+    return [g, None]
+
+
+declare(
+    "_sparse_retain", inputs=("data", "indices"), infer_shape=_retain_shape,
+    infer_type=lambda attrs, ins, outs: ([ins[0], ins[1]], [ins[0]]),
+    forward=_retain_forward, backward=_retain_backward,
+)
+
+
 
 # The legacy scalar names of NNVM-era graphs (TVM's MXNet frontend reads them), and the
 # operators that run them. MXNet 1.9.1 registers none of these names, so they are not
