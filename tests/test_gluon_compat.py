@@ -51,6 +51,15 @@ def test_mx_numpy_imports_and_names_what_is_missing():
         mx.np  # noqa: B018
 
 
+def test_contrib_amp_imports_and_names_what_is_missing():
+    # MXNet's test helpers import amp without using it (tests/python/train/test_bucketing.py)
+    from mxlite.contrib.amp import amp
+
+    with pytest.raises(MissingFeatureError, match=r"mx\.contrib\.amp\.init: .*not in mxlite"):
+        amp.init(target_dtype="bfloat16")
+    assert not hasattr(mx.contrib.amp, "convert_model")  # an AttributeError too
+
+
 def test_context_default_ctx_is_the_current_one_with_a_deprecation_warning():
     with pytest.warns(DeprecationWarning, match="default_ctx has been deprecated"):
         assert mx.Context.default_ctx == mx.cpu(0)

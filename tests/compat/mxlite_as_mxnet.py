@@ -53,7 +53,9 @@ def _numpy1_names() -> None:
     synonyms = {"NaN": np.nan, "NAN": np.nan, "Inf": np.inf, "PINF": np.inf, "NINF": -np.inf,
                 "infty": np.inf, "float_": np.float64, "complex_": np.complex128,
                 "bool8": np.bool_, "product": np.prod, "cumproduct": np.cumprod,
-                "alltrue": np.all, "sometrue": np.any, "round_": np.round}
+                "alltrue": np.all, "sometrue": np.any, "round_": np.round,
+                # numpy 1.x's deprecated aliases of Python's own types (``np.int``)
+                "int": int, "float": float, "object": object, "str": str}
     for name, value in synonyms.items():
         try:
             getattr(np, name)

@@ -201,9 +201,20 @@ def _as(fn):
 # (``autograd.grad(create_graph=True)``; MXNet's FGradient).
 NP_MATH = SimpleNamespace(
     abs=np.abs, asarray=np.asarray, broadcast_to=np.broadcast_to, cos=np.cos, cosh=np.cosh,
-    digamma=digamma, exp=np.exp, floor=np.floor, isnan=np.isnan, log=np.log, sign=np.sign,
+    digamma=digamma, exp=np.exp, expm1=np.expm1, floor=np.floor, isnan=np.isnan, log=np.log,
+    sign=np.sign,
     sin=np.sin, sinh=np.sinh, sqrt=np.sqrt, square=np.square, sum=np.sum, where=np.where,
     zeros_like=np.zeros_like)
+
+
+def _float_only(d):
+    """A derivative MXNet defines for floating-point dtypes only: its generic kernel (mod's
+    ``mod_grad`` / ``mod_rgrad``) gives 0 for integer outputs, whatever the head gradient."""
+    def deriv(F, g, a, b, y):
+        if np.dtype(y.dtype).kind not in "fc":
+            return F.zeros_like(g)
+        return d(F, g, a, b, y)
+    return deriv
 
 
 _BINARY = {  # short name -> (kernel, d/d lhs, d/d rhs); each derivative maps (F, head
@@ -213,7 +224,8 @@ _BINARY = {  # short name -> (kernel, d/d lhs, d/d rhs); each derivative maps (F
     "sub": (np.subtract, lambda F, g, a, b, y: g, lambda F, g, a, b, y: -g),
     "mul": (np.multiply, lambda F, g, a, b, y: g * b, lambda F, g, a, b, y: g * a),
     "div": (np.true_divide, lambda F, g, a, b, y: g / b, lambda F, g, a, b, y: -g * y / b),
-    "mod": (_mod, lambda F, g, a, b, y: g, lambda F, g, a, b, y: -g * F.floor(a / b)),
+    "mod": (_mod, _float_only(lambda F, g, a, b, y: g),
+            _float_only(lambda F, g, a, b, y: -g * F.floor(a / b))),
     "power": (_power, lambda F, g, a, b, y: g * b * a ** (b - 1),
               lambda F, g, a, b, y: g * y * F.log(a)),
     "maximum": (np.maximum, lambda F, g, a, b, y: g * (a >= b), lambda F, g, a, b, y: g * (a < b)),

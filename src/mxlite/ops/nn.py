@@ -1066,13 +1066,14 @@ def _softsign(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 
 # act_type -> (y = f(x), written into ``out`` when given; f'(x) expressed through y alone, so
-# backward never needs the input and the forward may overwrite it).
+# backward never needs the input and the forward may overwrite it; over ``F`` as the
+# elementwise derivatives are, so it also serves higher-order gradients).
 _ACTIVATIONS = {
-    "relu": (lambda x, out: np.maximum(x, 0, out=out), lambda y: y > 0),
-    "sigmoid": (_sigmoid, lambda y: y * (1 - y)),
-    "tanh": (lambda x, out: np.tanh(x, out=out), lambda y: 1 - np.square(y)),
-    "softrelu": (_softrelu, lambda y: -np.expm1(-y)),
-    "softsign": (_softsign, lambda y: np.square(1 - np.abs(y))),
+    "relu": (lambda x, out: np.maximum(x, 0, out=out), lambda F, y: y > 0),
+    "sigmoid": (_sigmoid, lambda F, y: y * (1 - y)),
+    "tanh": (lambda x, out: np.tanh(x, out=out), lambda F, y: 1 - F.square(y)),
+    "softrelu": (_softrelu, lambda F, y: -F.expm1(-y)),
+    "softsign": (_softsign, lambda F, y: F.square(1 - F.abs(y))),
 }
 
 
@@ -1081,14 +1082,19 @@ def _activation_forward(attrs, inputs, ctx):
     return [_ACTIVATIONS[attrs.act_type][0](x, _out_buffer(x, ctx))]
 
 
+def _activation_grad_graph(F, attrs, out_grads, inputs, outputs, ctx):
+    return [out_grads[0] * _ACTIVATIONS[attrs.act_type][1](F, outputs[0])]
+
+
 def _activation_backward(attrs, out_grads, inputs, outputs, ctx):
-    return [out_grads[0] * _ACTIVATIONS[attrs.act_type][1](outputs[0])]
+    return _activation_grad_graph(NP_MATH, attrs, out_grads, inputs, outputs, ctx)
 
 
 declare(
     "Activation", "_npx_activation",
     params={"act_type": P(enum("relu", "sigmoid", "softrelu", "softsign", "tanh"))},
     infer_shape=same_shape, forward=_activation_forward, backward=_activation_backward,
+    grad_graph=_activation_grad_graph,
 )
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
