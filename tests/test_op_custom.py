@@ -245,7 +245,9 @@ def test_operator_module_api():
     assert "Custom" in mx.operator.get_all_registered_operators()
     assert "_foreach" in mx.operator.get_all_registered_operators()
     args = mx.operator.get_operator_arguments("Custom")
-    assert args.narg == 1 and args.names == ["op_type"]
+    # MXNet 1.9.1: OperatorArguments(narg=2, names=['data', 'op_type'],
+    #                                types=['NDArray-or-Symbol[]', 'string'])
+    assert args == (2, ["data", "op_type"], ["NDArray-or-Symbol[]", "string"])
     op = mx.operator.CustomOp()
     dst = mx.nd.zeros((2,))
     op.assign(dst, "write", mx.nd.ones((2,)))

@@ -43,9 +43,17 @@ mx_float = ctypes.c_float
 mx_float_p = ctypes.POINTER(mx_float)
 
 
-def py_str(x: bytes) -> str:
-    """Decode UTF-8 bytes to ``str`` (MXNet's helper for strings from its C library)."""
-    return x.decode("utf-8")
+NDArrayHandle = ctypes.c_void_p
+"""MXNet's handle type of an NDArray in its C API (``mx.base.NDArrayHandle``)."""
+
+
+def py_str(x: bytes | str) -> str:
+    """Decode UTF-8 bytes to ``str`` (MXNet's helper for strings from its C library).
+
+    mxlite has no C library, and hands some names (the executor's monitor callbacks) over
+    as ``str`` already: those come back unchanged, so code written for MXNet's bytes runs.
+    """
+    return x if isinstance(x, str) else x.decode("utf-8")
 
 
 def data_dir_default() -> str:

@@ -9,22 +9,26 @@ from __future__ import annotations
 import threading
 import warnings
 
-from .base import classproperty
+from .base import _MXClassPropertyMetaClass, classproperty, with_metaclass
 
 __all__ = ["Context", "cpu", "gpu", "cpu_pinned", "current_context", "num_gpus"]
 
 
-class Context:
+class Context(with_metaclass(_MXClassPropertyMetaClass, object)):  # type: ignore[misc]
     """A device: ``Context('cpu', 0)``, ``Context('gpu', 1)``, or a copy of another Context.
 
-    Usable as a ``with`` block that sets :func:`current_context`.
+    Usable as a ``with`` block that sets :func:`current_context`. As in MXNet, the current
+    context of each thread is ``Context._default_ctx.value`` (a thread-local), which
+    ``Context.default_ctx = ...`` and ``test_utils.set_default_context`` set for the calling
+    thread only.
     """
 
     devtype2str = {1: "cpu", 2: "gpu", 3: "cpu_pinned", 5: "cpu_shared"}
     devstr2type = {v: k for k, v in devtype2str.items()}
-    _local = threading.local()
+    _default_ctx = threading.local()
 
     def __init__(self, device_type: str | int | Context, device_id: int = 0):
+        self._old_ctx: list[Context] = []  # what each open ``with`` of this object replaced
         if isinstance(device_type, Context):
             self.device_typeid = device_type.device_typeid
             self.device_id = device_type.device_id
@@ -44,7 +48,6 @@ class Context:
                                  f"{sorted(self.devstr2type)}")
             self.device_typeid = self.devstr2type[device_type]
         self.device_id = int(device_id)
-        self._old = None
 
     @property
     def device_type(self) -> str:
@@ -63,12 +66,12 @@ class Context:
     __repr__ = __str__
 
     def __enter__(self) -> Context:
-        stack = _stack()
-        stack.append(self)
+        self._old_ctx.append(current_context())
+        Context._default_ctx.value = self
         return self
 
     def __exit__(self, *exc) -> None:
-        _stack().pop()
+        Context._default_ctx.value = self._old_ctx.pop()
 
     def empty_cache(self) -> None:
         """Nothing is cached on the host; kept for API compatibility."""
@@ -83,17 +86,18 @@ class Context:
                       DeprecationWarning, stacklevel=2)
         return current_context()
 
+    @default_ctx.setter
+    def default_ctx(cls, val: Context) -> None:  # noqa: N805
+        warnings.warn("Context.default_ctx has been deprecated. Please use "
+                      "Context.current_context() instead. Please use "
+                      "test_utils.set_default_context to set a default context",
+                      DeprecationWarning, stacklevel=2)
+        Context._default_ctx.value = val
+
     @staticmethod
     def current_context() -> Context:
         """The innermost ``with Context(...)`` block's context, else ``cpu(0)``."""
         return current_context()
-
-
-def _stack() -> list[Context]:
-    local = Context._local
-    if not hasattr(local, "stack"):
-        local.stack = []
-    return local.stack
 
 
 def cpu(device_id: int = 0) -> Context:
@@ -109,9 +113,12 @@ def cpu_pinned(device_id: int = 0) -> Context:
 
 
 def current_context() -> Context:
-    """The innermost ``with Context(...)`` block's context, else ``cpu(0)``."""
-    stack = _stack()
-    return stack[-1] if stack else Context("cpu", 0)
+    """The innermost ``with Context(...)`` block's context (or the one set with
+    ``Context.default_ctx = ...``) in this thread, else ``cpu(0)``."""
+    local = Context._default_ctx
+    if not hasattr(local, "value"):
+        local.value = Context("cpu", 0)
+    return local.value
 
 
 def num_gpus() -> int:

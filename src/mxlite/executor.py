@@ -23,10 +23,13 @@ are written in place through many paths (``arr[:] =``, ``copyto``, optimizers on
 numpy views from ``np.asarray``, training forwards), which no cache could watch cheaply.
 
 Training keeps every value for backward, which walks the operators in reverse, sums the
-gradients of values read by several operators, lets loss layers ignore head gradients and
-honours ``grad_req`` per argument (``write``, ``add``, ``null``). As in MXNet's MKLDNN build,
-BatchNorm updates its moving statistics during the training forward (the kernel does it: aux
-states are passed to it as inputs and updated in place).
+gradients of values read by several operators and honours ``grad_req`` per argument
+(``write``, ``add``, ``null``). As in MXNet, a head gradient is required (and its shape
+checked) only when some argument's gradient reads it: not through loss layers, nor through
+operators whose gradient is zero (comparisons, ``argmax``, ``shape_array``...).
+
+As in MXNet's MKLDNN build, BatchNorm updates its moving statistics during the training
+forward (the kernel does it: aux states are passed to it as inputs and updated in place).
 """
 
 from __future__ import annotations
@@ -44,8 +47,8 @@ from . import random as _random
 from .base import MXNetError
 from .context import Context, current_context
 from .ndarray.ndarray import NDArray
+from .ops import _mxnet_traits, registry
 from .ops import nn as _nn
-from .ops import registry
 from .ops.registry import Attrs, Op, OpContext, merge_dtype, merge_shape
 from .symbol import _graph
 
@@ -68,7 +71,6 @@ def _is_loss(node: Any) -> bool:
 _LOSS_OPS = frozenset({
     "SoftmaxOutput", "LinearRegressionOutput", "LogisticRegressionOutput",
     "MAERegressionOutput", "SVMOutput", "MakeLoss", "make_loss", "BlockGrad",
-    "IdentityAttachKLSparseReg",
 })
 
 _GRAD_REQS = ("write", "add", "null")
@@ -89,16 +91,35 @@ def _req(value: Any, what: str) -> str:
     return value
 
 
+def _reads_head_grad(node: _graph.Node) -> bool:
+    """Whether the gradient MXNet builds for ``node`` reads its output gradients.
+
+    Loss layers (and Custom operators whose Prop sets ``need_top_grad=False``) make their
+    own; the operators of ``ops._mxnet_traits.ZERO_GRADIENT`` give zeros; ``topk`` does so
+    when it returns indices or a mask, ``sample_multinomial`` without ``get_prob``.
+    """
+    op = node.op
+    if op is None:
+        return True
+    if _is_loss(node) or _mxnet_traits.zero_gradient(op):
+        return False
+    if op.name == "topk":
+        return node.parsed.ret_typ in ("value", "both")
+    if op.name == "_sample_multinomial":
+        return bool(node.parsed.get_prob)
+    return True
+
+
 def _grad_reqs(grad_req: Any, names: list[str]) -> list[str]:
-    """One request per argument from a string, a list in argument order or a dict by name."""
+    """One request per argument from a string, a list in argument order or a dict by name.
+
+    As in MXNet's ``bind`` and ``simple_bind``, a dict's names that are not arguments are
+    ignored (Module passes one dict to every executor of a model) and arguments it leaves
+    out get ``null``."""
     if isinstance(grad_req, str):
         r = _req(grad_req, "every argument")
         return [r] * len(names)
     if isinstance(grad_req, Mapping):
-        unknown = [k for k in grad_req if k not in names]
-        if unknown:
-            raise MXNetError(f"grad_req names {unknown[0]!r}, which is not an argument; "
-                             f"arguments are {names}")
         return [_req(grad_req.get(n, "null"), repr(n)) for n in names]
     reqs = list(grad_req)
     if len(reqs) != len(names):
@@ -656,7 +677,15 @@ class Executor:
                 self._monitor(f"{st.node.name}_{names[i]}", NDArray(vals[s], self._ctx))
 
     def _monitor_inputs(self, st: _Step, vals: list) -> None:
-        in_names = st.op.list_inputs(st.attrs)
+        # Every input as ``<node>_<input name>``, ``input<i>`` for operators MXNet registers
+        # without input names, as MXNet's ExecuteMonInputCallback names them. (MXNet's
+        # GraphExecutor also reports a variable input under its own name first; its CachedOp,
+        # which mxlite's hybridized Gluon blocks run on this executor, does not.)
+        op = st.op
+        if _mxnet_traits.named_inputs(op):
+            in_names = op.list_inputs(st.attrs)
+        else:
+            in_names = [f"input{i}" for i in range(len(st.ins))]
         for i, s in enumerate(st.ins):
             if i < len(in_names) and vals[s] is not None:
                 self._monitor(f"{st.node.name}_{in_names[i]}", NDArray(vals[s], self._ctx))
@@ -724,12 +753,19 @@ class Executor:
                 grads[s] = cur + g
                 owned.add(s)
 
+        used = self._used_head_grads(plan, need, step_need)
         for k, e in enumerate(heads):
             s = plan.head_slots[k]
             if not need[s]:
                 continue
             g = given[k] if k < len(given) else None
-            if g is None:
+            if not used[k]:
+                # As in MXNet, a head gradient nothing reads is neither required nor looked
+                # at; the kernels still get one of the output's shape (ones for a loss layer,
+                # whose kernel ignores it, zeros otherwise).
+                fill = np.ones_like if _is_loss(e[0]) else np.zeros_like
+                g = fill(vals[s])
+            elif g is None:
                 node = e[0]
                 if not _is_loss(node):
                     raise MXNetError(
@@ -791,6 +827,31 @@ class Executor:
             elif g is not None:
                 ga._data += g
             g = None
+
+    def _used_head_grads(self, plan: _Plan, need: list[bool], step_need: list[bool]
+                         ) -> list[bool]:
+        """Per output: whether its head gradient reaches an argument wanting a gradient
+        through operators whose gradients read it (MXNet's backward graph has the head
+        gradient as an input only then, and ``Executor.backward`` copies only those)."""
+        carry = [0] * plan.n_slots  # bit k: the value's gradient depends on head k
+        for k, s in enumerate(plan.head_slots):
+            carry[s] |= 1 << k
+        for i in range(len(plan.steps) - 1, -1, -1):
+            st = plan.steps[i]
+            if not step_need[i] or st.op.name in _BLOCKING_OPS or not _reads_head_grad(st.node):
+                continue
+            bits = 0
+            for s in st.outs:
+                bits |= carry[s]
+            if bits:
+                for s in st.ins:
+                    if need[s]:
+                        carry[s] |= bits
+        bits = 0
+        for s, r in zip(self._arg_slots, self._grad_req):
+            if r != "null":
+                bits |= carry[s]
+        return [bool(bits >> k & 1) for k in range(len(plan.head_slots))]
 
     # -- parameters ------------------------------------------------------------------------
 
@@ -855,8 +916,9 @@ class Executor:
                         f"{a.shape}. First making a big executor and then down sizing it is "
                         "more efficient than the reverse. If you really want to up size, set "
                         "allow_up_sizing=True to enable allocation of new arrays.")
-                new_arr.append(_resized(a, shape, self._ctx))
-                new_grad.append(None if g is None else _resized(g, shape, self._ctx))
+                # on the array's own context, as MXNet's reshape allocates (group2ctx)
+                new_arr.append(_resized(a, shape, a.context))
+                new_grad.append(None if g is None else _resized(g, shape, g.context))
             return new_arr, new_grad
 
         args, grads = remake(self._arg_names, self.arg_arrays, arg_shapes, self.grad_arrays)
@@ -1115,11 +1177,16 @@ def simple_bind(symbol: Any, ctx: Context | None, grad_req: Any = "write",
     by_name = {n.name: n for n in arg_nodes + aux_nodes}
     known_shape = {}
     for k, v in kwargs.items():
+        # MXNet reads only tuples as shapes and ignores the names that are no input: callers
+        # pass whatever keyword arguments they hold (``axis=``, ``force_rebind=``).
         node = by_name.get(k)
-        if node is None:
-            raise MXNetError(f"simple_bind: {k!r} is not an input of the symbol; inputs are "
-                             f"{list(by_name)}")
-        known_shape[node] = tuple(int(d) for d in v)
+        if node is None or not isinstance(v, tuple):
+            continue
+        try:
+            known_shape[node] = tuple(int(d) for d in v)
+        except (TypeError, ValueError):
+            raise MXNetError(f"simple_bind: shape of {k!r} must be a tuple of ints, got "
+                             f"{v!r}") from None
     known_type = {}
     for k, v in (type_dict or {}).items():
         node = by_name.get(k)
@@ -1144,7 +1211,7 @@ def simple_bind(symbol: Any, ctx: Context | None, grad_req: Any = "write",
         old = shared.get(node.name)
         if old is not None and old.shape == shape and old._data.dtype == dt:
             return old
-        return NDArray(np.zeros(shape, dt), ctx)
+        return NDArray(np.zeros(shape, dt), _placed(node, ctx, group2ctx))
 
     args = [alloc(n, shared_args) for n in arg_nodes]
     grads = [None if r == "null" else alloc(n, shared_grads) for n, r in zip(arg_nodes, reqs)]
@@ -1152,6 +1219,15 @@ def simple_bind(symbol: Any, ctx: Context | None, grad_req: Any = "write",
     exe = Executor(symbol, ctx, args, grads, reqs, aux, group2ctx)
     exe._check_differentiable()
     return exe
+
+
+def _placed(node: _graph.Node, ctx: Context, group2ctx: Any) -> Context:
+    """The context MXNet's simple_bind gives an input's arrays (and its gradient): the one
+    ``group2ctx`` maps the variable's ``ctx_group`` attribute to, else ``ctx``."""
+    if not group2ctx:
+        return ctx
+    group = node.attrs.get("__ctx_group__")
+    return group2ctx.get(group, ctx) if group is not None else ctx
 
 
 def eval_symbol(symbol: Any, ctx: Context | None = None, **kwargs: Any) -> list[NDArray]:

@@ -140,11 +140,32 @@ OperatorArguments = namedtuple("OperatorArguments", ["narg", "names", "types"])
 
 
 def get_operator_arguments(op_name: str) -> OperatorArguments:
-    """The parameters of an operator: their count, names and type descriptions."""
+    """The arguments of an operator as MXNet lists them: its inputs first (type
+    ``NDArray-or-Symbol``; one ``NDArray-or-Symbol[]`` entry for an operator taking any number
+    of them), then its parameters with their type descriptions, and their count ``narg``.
+
+    Inputs that exist only under some parameter (a bias, a sequence length) are listed too,
+    as MXNet's operator signatures list them.
+    """
+    from .symbol.register import _static_inputs
+
     op = registry.get(op_name)
     names, types = [], []
+    if op.key_var_num_args is not None or op.name == "Custom":
+        # MXNet calls add_n's inputs ``args`` and every other variadic operator's ``data``.
+        names.append("args" if op.name == "add_n" else "data")
+        types.append("NDArray-or-Symbol[]")
+    else:
+        for n in _static_inputs(op) or ():
+            names.append(n)
+            types.append("NDArray-or-Symbol")
     for k, p in op.params.items():
+        if op.name == "add_n" and k == op.key_var_num_args:
+            continue  # MXNet's add_n declares no num_args argument
         names.append(k)
+        if op.name == "Custom":
+            types.append("string")  # ``op_type``; the Prop's own keywords are free-form
+            continue
         req = "required" if p.default is registry.REQUIRED else f"optional, default={p.default}"
         types.append(f"{p.type.name}, {req}")
     return OperatorArguments(len(names), names, types)

@@ -38,20 +38,21 @@ from .ndarray.ndarray import NDArray, array, waitall, zeros
 from .symbol.symbol import Symbol
 from .util import getenv, setenv, use_np  # noqa: F401  (MXNet exports them here)
 
-_DEFAULT_CTX: list[Context | None] = [None]
-
-
 # ------------------------------------------------------------------------- defaults, tolerances
 
 def default_context() -> Context:
-    """The context tests run on: the one set by :func:`set_default_context`, else the
-    current one."""
-    return _DEFAULT_CTX[0] or current_context()
+    """The context tests run on: the current context of this thread."""
+    return current_context()
 
 
-def set_default_context(ctx: Context) -> None:
-    """Make ``ctx`` what :func:`default_context` returns."""
-    _DEFAULT_CTX[0] = ctx
+def set_default_context(ctx: Context | None) -> None:
+    """Make ``ctx`` the current context of this thread (what :func:`default_context` and
+    :func:`mxlite.context.current_context` return), as MXNet does; ``None`` goes back to
+    ``cpu(0)``."""
+    if ctx is None:
+        Context._default_ctx.__dict__.pop("value", None)
+    else:
+        Context._default_ctx.value = ctx
 
 
 def default_dtype() -> type:

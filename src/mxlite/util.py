@@ -19,24 +19,65 @@ __all__ = ["is_np_shape", "set_np_shape", "np_shape", "use_np_shape", "is_np_arr
 _state = threading.local()
 
 
+# MXNet's NumpyShape flag: 0 off, 1 on in the calling thread, 2 on in every thread.
+_GLOBAL_NP_SHAPE = [False]
+
+
 def is_np_shape() -> bool:
-    return getattr(_state, "np_shape", False)
+    """Whether numpy-shape semantics are on (in this thread, or globally)."""
+    return _GLOBAL_NP_SHAPE[0] or getattr(_state, "np_shape", False)
 
 
-def set_np_shape(active: bool) -> bool:
-    """Turn numpy-shape semantics on or off; returns the previous setting."""
+def set_np_shape(active: bool | int) -> bool:
+    """Turn numpy-shape semantics on or off; returns the previous setting.
+
+    As in MXNet, ``True`` / ``1`` turns them on in the calling thread, ``2`` in every
+    thread, and ``False`` / ``0`` turns both off.
+    """
     prev = is_np_shape()
-    _state.np_shape = bool(active)
+    flag = int(active)
+    if flag == 2:
+        _GLOBAL_NP_SHAPE[0] = True
+    elif not flag:
+        _GLOBAL_NP_SHAPE[0] = False
+    _state.np_shape = bool(flag)
     return prev
 
 
+class _NumpyArrayScope:
+    """MXNet's scope of numpy-array semantics (``mx.util._NumpyArrayScope``).
+
+    The current scope of each thread is ``_NumpyArrayScope._current.value`` (a thread-local),
+    as in MXNet, whose code and tests read and replace it directly.
+    """
+
+    _current = threading.local()
+
+    def __init__(self, is_np_array: bool):
+        self._old_scope: _NumpyArrayScope | None = None
+        self._is_np_array = is_np_array
+
+    def __enter__(self) -> _NumpyArrayScope:
+        if not hasattr(_NumpyArrayScope._current, "value"):
+            _NumpyArrayScope._current.value = _NumpyArrayScope(False)
+        self._old_scope = _NumpyArrayScope._current.value
+        _NumpyArrayScope._current.value = self
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _NumpyArrayScope._current.value = self._old_scope
+
+
 def is_np_array() -> bool:
-    return getattr(_state, "np_array", False)
+    """Whether numpy-array semantics are on in this thread."""
+    cur = _NumpyArrayScope._current
+    return cur.value._is_np_array if hasattr(cur, "value") else False
 
 
 def set_np_array(active: bool) -> bool:
+    """Turn numpy-array semantics on or off for this thread; returns the previous setting."""
     prev = is_np_array()
-    _state.np_array = bool(active)
+    _NumpyArrayScope._current.value = _NumpyArrayScope(bool(active))
     return prev
 
 
@@ -59,8 +100,9 @@ def np_shape(active: bool = True) -> _Scope:
     return _Scope(set_np_shape, active)
 
 
-def np_array(active: bool = True) -> _Scope:
-    return _Scope(set_np_array, active)
+def np_array(active: bool = True) -> _NumpyArrayScope:
+    """``with mx.util.np_array(True):`` numpy-array semantics inside the block."""
+    return _NumpyArrayScope(active)
 
 
 def use_np_shape(func):

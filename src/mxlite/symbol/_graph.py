@@ -841,6 +841,7 @@ def infer(heads: list[Entry], known: dict[Node, Any], kind: str
     val: dict[tuple[Node, int], Any] = {}
     ops: list[Node] = []
     n_out: dict[Node, int] = {}
+    parsed: dict[Node, Any] = {}  # the attributes each operator infers with
     for n in order:
         if n.op is None:
             v = known.get(n)
@@ -852,6 +853,7 @@ def infer(heads: list[Entry], known: dict[Node, Any], kind: str
             n_out[n] = n.num_outputs()
             for i in range(n_out[n]):
                 val[(n, i)] = None
+            parsed[n] = _inference_attrs(n) if is_shape else n.parsed
     pending = set(ops)
     seq = ops
     while pending:
@@ -863,9 +865,9 @@ def infer(heads: list[Entry], known: dict[Node, Any], kind: str
             outs = [val[(n, i)] for i in range(n_out[n])]
             try:
                 if is_shape:
-                    new_ins, new_outs = n.op.shapes(n.parsed, ins, outs)
+                    new_ins, new_outs = n.op.shapes(parsed[n], ins, outs)
                 else:
-                    new_ins, new_outs = n.op.types(n.parsed, ins, outs)
+                    new_ins, new_outs = n.op.types(parsed[n], ins, outs)
             except MXNetError as e:
                 raise _wrap(n, e) from None
             except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError,
@@ -876,6 +878,11 @@ def infer(heads: list[Entry], known: dict[Node, Any], kind: str
             keys = [(e[0], e[1]) for e in n.inputs] + [(n, i) for i in range(len(outs))]
             n_in = len(ins)
             for j, (key, old, new) in enumerate(zip(keys, ins + outs, [*new_ins, *new_outs])):
+                if is_shape and new is not None and any(d < 0 for d in new):
+                    # A creation operator's ``shape=(-1, -1)`` (or an operator passing one
+                    # on) leaves those dims unknown, as MXNet's TShape does: inference fills
+                    # them from the rest of the graph.
+                    new = tuple(0 if d < 0 else d for d in new)
                 if new is None or (old is not None and new == old):
                     continue
                 try:
@@ -895,6 +902,17 @@ def infer(heads: list[Entry], known: dict[Node, Any], kind: str
             break
         seq = seq[::-1]
     return val, all(complete(v) for v in val.values())
+
+
+def _inference_attrs(n: Node) -> Any:
+    """The attributes shape inference runs ``n`` with: a creation operator's (no inputs, a
+    ``shape`` parameter) ``-1`` dims become mxlite's unknown dim ``0``, so that, as with
+    MXNet's partial TShape, ``mx.sym.ones(shape=(-1, -1))`` takes them from its readers."""
+    shape = n.parsed.get("shape") if n.parsed is not None and not n.inputs else None
+    if not isinstance(shape, tuple) or not any(isinstance(d, int) and d < 0 for d in shape):
+        return n.parsed
+    fixed = tuple(0 if d < 0 else d for d in shape)
+    return n.op.parse_attrs({**n.attrs, "shape": str(fixed)}, n.name)
 
 
 def _shape_known(s: tuple | None) -> bool:

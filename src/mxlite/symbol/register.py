@@ -82,10 +82,15 @@ def create(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
             params[op.key_var_num_args] = len(sym_args) + len(sym_kwargs)
         return _make(op, sym_args, sym_kwargs, params, name)
 
-    inputs = positional_inputs(op, func_name, args, kwargs, lambda a: isinstance(a, Symbol),
-                               "Symbol instances", [*op.params, "name", "attr", "out"],
-                               allow_none=True)
     static = _static_inputs(op)
+    # MXNet's generated signature lists every input (``data=None, weight=None, bias=None``)
+    # before the parameters, so a None in an input's position leaves that input out
+    # (``Convolution(x, w, None, no_bias=True, ...)``) instead of filling the first parameter.
+    lead = _none_inputs(args, len(static) if static is not None else 0)
+    inputs = args[:lead] + tuple(positional_inputs(
+        op, func_name, args[lead:], kwargs, lambda a: isinstance(a, Symbol),
+        "Symbol instances", [*op.params, "name", "attr", "out"], allow_none=True))
+    inputs = list(inputs)
     if static is not None and len(inputs) > len(static):
         # The count may follow a parameter the call gives (``num_weights`` of the multi-tensor
         # updates, whose MXNet signature is ``*data``).
@@ -135,6 +140,22 @@ def create(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
             sym_kwargs[n] = a
         return _make(op, [], sym_kwargs, params, name)
     return _make(op, node_inputs, sym_kwargs, params, name)
+
+
+def _none_inputs(args: tuple, n_inputs: int) -> int:
+    """How many leading positional arguments are inputs when Nones stand for some: the
+    Symbols and Nones before the first other value, up to the last within the operator's
+    ``n_inputs`` declared inputs (0 when the positional inputs end in a Symbol: the
+    general rule then applies)."""
+    from .symbol import Symbol
+
+    lead = 0
+    while lead < min(len(args), n_inputs) and (args[lead] is None
+                                                or isinstance(args[lead], Symbol)):
+        lead += 1
+    if lead == 0 or args[lead - 1] is not None:
+        return 0
+    return lead
 
 
 def _static_inputs(op: Op) -> list[str] | None:
