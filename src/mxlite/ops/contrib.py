@@ -289,8 +289,9 @@ def _index_array_shape(attrs: Attrs, ins: list, outs: list):
 
 def _index_array_forward(attrs, inputs, ctx):
     (x,) = inputs
-    grid = np.indices(x.shape, dtype=I64)
-    return [np.stack([grid[a] for a in _index_array_axes(attrs, x.ndim)], axis=-1)]
+    grid = np.indices(x.shape, dtype=I64)  # (ndim, *shape): index along each axis
+    # indexed by the axes' list and moved last; a 0-d input selects no axes, shape (0,)
+    return [np.moveaxis(grid[_index_array_axes(attrs, x.ndim)], 0, -1)]
 
 
 declare("_contrib_index_array", params={"axes": P(OPT_SHAPE, None)},
@@ -519,12 +520,18 @@ declare("_contrib_sign_ste", "_sparse__contrib_sign_ste", infer_shape=same_shape
 
 
 def _v1_spatial(attrs: Attrs, ins: list) -> None:
-    """The v1 layers are 2-D or 3-D only."""
+    """The v1 layers are 2-D or 3-D only (BatchNorm_v1: 4-D or 2-D data)."""
     k = attrs.kernel if attrs.op.name == "Convolution_v1" else None
     if k is not None and len(k) not in (2, 3):
         raise fail(attrs, f"kernel={k}: 1-D convolution is not supported by Convolution_v1 "
                           "(kernel must have 2 or 3 dims)")
     d = ins[0] if ins else None
+    if attrs.op.name == "BatchNorm_v1":
+        # BatchNorm_v1 runs on 4-D data, and on 2-D (batch, channel) data as (N, C, 1, 1)
+        if d is not None and len(d) not in (2, 4):
+            raise fail(attrs, f"data of shape {d} must be 2-D (batch, channel) or 4-D "
+                              "(batch, channel, y, x)")
+        return
     if d is not None and len(d) not in (4, 5):
         raise fail(attrs, f"data of shape {d} must be 4-D (batch, channel, y, x) or 5-D "
                           "(batch, channel, d, y, x)")

@@ -1,11 +1,11 @@
 """Detection operators: box NMS / IoU / encode / decode, bipartite matching, the SSD layers
 (MultiBoxPrior, MultiBoxTarget, MultiBoxDetection), the RPN layers (Proposal, MultiProposal)
-and the ROI poolings (ROIAlign, ROIPooling, PSROIPooling).
+and the ROI poolings (ROIAlign, RROIAlign, ROIPooling, PSROIPooling).
 
 Numbers follow MXNet 1.9.1's CPU kernels, quirks included (each says where): the arithmetic
 runs in the data's dtype, in MXNet's order, so that threshold decisions agree with MXNet's.
-Every one of these operators has a gradient in MXNet; all but box_nms and the ROI poolings
-pass zeros.
+Every one of these operators but RROIAlign has a gradient in MXNet; all but box_nms and the
+ROI poolings pass zeros.
 
 Non-maximum suppression (:func:`_greedy_keep`) never loops over pairs. It has two ways to the
 same answer and picks the cheaper: when most boxes survive, a sweep in x order lists only the
@@ -24,7 +24,8 @@ import numpy as np
 from ._util import BOOL, FLOAT, INT, SHAPE, P, assign, declare, enum, fail
 from .registry import Attrs, FloatTuple
 
-# Every detection operator has a gradient in MXNet 1.9.1 (most of them all zeros).
+# Every detection operator has a gradient in MXNet 1.9.1 (most of them all zeros), but
+# _contrib_RROIAlign (added below).
 NO_BACKWARD: set[str] = set()
 
 F32 = np.float32
@@ -1353,6 +1354,117 @@ declare(
     forward=_roi_align_forward, backward=_roi_align_backward,
     doc="Bilinear ROI pooling (Mask R-CNN's ROIAlign), optionally position-sensitive.",
 )
+
+
+# _contrib_RROIAlign: ROIAlign over rotated boxes (batch index, center x, center y, width,
+# height, angle in degrees). Each bin averages gh x gw bilinear samples of the box's grid,
+# rotated about the box center; samples beyond the map count as zeros. MXNet 1.9.1 registers
+# no gradient for it (its backward kernel only raises), so neither does this.
+
+
+def _rroi_align_shape(attrs: Attrs, ins: list, outs: list):
+    _scale_check(attrs)
+    ph, pw = _pooled_hw(attrs)
+    d, r = ins
+    if d is not None:
+        _ndim_is(attrs, d, 4, "data")
+    if r is not None:
+        _ndim_is(attrs, r, 2, "rois")
+        _dim_is(attrs, r, 1, 6, "rois")
+    if d is not None and r is not None:
+        assign(attrs, outs, 0, (r[0], d[1], ph, pw), ["output"])
+    return ins, outs
+
+
+def _rroi_align_type(attrs: Attrs, ins: list, outs: list):
+    if ins[0] is None:
+        raise fail(attrs, "the dtype of data must be given")
+    if ins[1] is not None and ins[1] != ins[0]:
+        raise fail(attrs, f"rois must have the dtype of data ({ins[0]}), got {ins[1]}")
+    return [ins[0], ins[0]], [ins[0]]
+
+
+def _rroi_align_forward(attrs, inputs, ctx):
+    _scale_check(attrs)
+    data, rois = inputs
+    _rroi_align_shape(attrs, [data.shape, rois.shape], [None])
+    _rroi_align_type(attrs, [data.dtype, rois.dtype], [None])
+    ph, pw = _pooled_hw(attrs)
+    n, c, h, w = data.shape
+    bidx = rois[:, 0].astype(np.int64)
+    if ((bidx < 0) | (bidx >= n)).any():
+        raise fail(attrs, f"rois hold batch indices outside [0, {n}): {np.unique(bidx)}")
+    # channels last: each sample gathers whole channel rows with an (R, PH, PW) index
+    rows = data.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    return [np.concatenate([_rroi_align_part(attrs, data.shape, rows, rois[part])
+                            for part in _roi_chunks(rois.shape[0], c * ph * pw)])]
+
+
+def _rroi_align_part(attrs, data_shape, rows, rois):
+    dt = rows.dtype
+    t = dt.type
+    n, c, h, w = data_shape
+    ph, pw = _pooled_hw(attrs)
+    # MXNet's arithmetic, in the data's dtype: the box scaled, at least 1 x 1
+    scale = t(_f32(attrs.spatial_scale))
+    cx, cy, rw, rh = (rois[:, k].astype(dt, copy=False) * scale for k in range(1, 5))
+    theta = (rois[:, 5].astype(np.float64) * np.pi / 180.0).astype(dt)
+    rw = np.maximum(rw, t(1))
+    rh = np.maximum(rh, t(1))
+    start_h = (-rh.astype(np.float64) / 2.0).astype(dt)
+    start_w = (-rw.astype(np.float64) / 2.0).astype(dt)
+    bin_h, bin_w = rh / t(ph), rw / t(pw)
+    if attrs.sampling_ratio > 0:
+        gh = np.full(rois.shape[0], attrs.sampling_ratio, np.int64)
+        gw = gh.copy()
+    else:
+        gh = np.ceil(rh / t(ph)).astype(np.int64)
+        gw = np.ceil(rw / t(pw)).astype(np.int64)
+    count = (gh * gw).astype(dt)
+    cos_t, sin_t = np.cos(theta), np.sin(theta)
+    base = (rois[:, 0].astype(np.int64) * (h * w))[:, None, None]
+    k_h = np.arange(ph).astype(dt)[None, :]
+    k_w = np.arange(pw).astype(dt)[None, :]
+    acc = np.zeros((rois.shape[0], ph, pw, c), dt)
+    zero = t(0)
+    for iy in range(int(gh.max(initial=0))):
+        # (R, PH): the sample's offset from the box center along its height, then width
+        yy = (start_h[:, None] + k_h * bin_h[:, None]
+              + t(iy + 0.5) * bin_h[:, None] / np.maximum(gh, 1).astype(dt)[:, None])
+        for ix in range(int(gw.max(initial=0))):
+            xx = (start_w[:, None] + k_w * bin_w[:, None]
+                  + t(ix + 0.5) * bin_w[:, None] / np.maximum(gw, 1).astype(dt)[:, None])
+            # rotated about the center and moved there: (R, PH, PW)
+            x = (xx[:, None, :] * cos_t[:, None, None] + yy[:, :, None] * sin_t[:, None, None]
+                 + cx[:, None, None])
+            y = (yy[:, :, None] * cos_t[:, None, None] - xx[:, None, :] * sin_t[:, None, None]
+                 + cy[:, None, None])
+            ylo, yhi, ly, hy, yout = _axis_samples(y, h)
+            xlo, xhi, lx, hx, xout = _axis_samples(x, w)
+            dead = yout | xout | ~((iy < gh) & (ix < gw))[:, None, None]
+            total = None  # ((w1 v1 + w2 v2) + w3 v3) + w4 v4, MXNet's order
+            for yy_i, wy in ((ylo, hy), (yhi, ly)):
+                for xx_i, wx in ((xlo, hx), (xhi, lx)):
+                    v = rows[base + yy_i * w + xx_i]
+                    v *= np.where(dead, zero, wy * wx)[..., None]
+                    if total is None:
+                        total = v
+                    else:
+                        total += v
+            acc += total
+    out = acc / np.maximum(count, t(1))[:, None, None, None]
+    return out.transpose(0, 3, 1, 2).astype(dt, copy=False)
+
+
+declare(
+    "_contrib_RROIAlign",
+    params={"pooled_size": P(SHAPE), "spatial_scale": P(FLOAT), "sampling_ratio": P(INT, -1)},
+    inputs=("data", "rois"), infer_shape=_rroi_align_shape, infer_type=_rroi_align_type,
+    forward=_rroi_align_forward,
+    doc="Rotated ROI Align: bilinear pooling of (R, C, *pooled_size) bins over rotated "
+        "boxes [batch_index, x, y, w, h, theta (degrees)].",
+)
+NO_BACKWARD.add("_contrib_RROIAlign")
 
 
 def _roi_pool_shape(attrs: Attrs, ins: list, outs: list):

@@ -9,9 +9,11 @@ MXNet's distributions, parameters, shapes and dtypes."""
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from ..base import MXNetError
 from ..util import is_np_shape
+from . import _window
 from . import tensor as _tensor
 from ._util import (
     BOOL,
@@ -617,7 +619,9 @@ def _smooth_l1_backward(attrs, out_grads, inputs, outputs, ctx):
     return [(g * np.where(np.abs(x) < 1 / s2, s2 * x, np.sign(x))).astype(x.dtype, copy=False)]
 
 
-declare("smooth_l1", "_npx_smooth_l1", params={"scalar": P(FLOAT)}, infer_shape=same_shape,
+# MXNet documents ``scalar`` without a default, but parses smooth_l1's attributes as a numpy
+# scalar operator's (NumpyBinaryScalarParam): sigma defaults to 1.
+declare("smooth_l1", "_npx_smooth_l1", params={"scalar": P(FLOAT, 1.0)}, infer_shape=same_shape,
         forward=_smooth_l1_forward, backward=_smooth_l1_backward)
 
 
@@ -1638,3 +1642,212 @@ declare("reset_arrays", params={"num_arrays": P(INT)},
         infer_type=lambda attrs, ins, outs: (list(ins), []),
         forward=_reset_arrays_forward)
 NO_BACKWARD.add("reset_arrays")
+
+
+# ----------------------------------------------------------------------------------------
+# all_finite / multi_all_finite: AMP's overflow check. A (1,) float32 flag, 1 when every
+# element of every array is finite. MXNet tests each value as a float (float64 values beyond
+# float32's range count as infinite). With ``init_output=False`` MXNet only ever writes 0
+# into the output, leaving it as it was otherwise (AMP accumulates chunks of gradients into
+# one ``out=``); a kernel here makes a fresh output, which starts at 1 either way.
+
+
+def _finite_flag(arrays: list) -> np.ndarray:
+    with np.errstate(over="ignore"):  # float64 beyond float32's range: MXNet's cast to float
+        ok = all(bool(np.isfinite(a.astype(np.float32, copy=False)).all()) for a in arrays)
+    return np.full((1,), 1.0 if ok else 0.0, np.float32)
+
+
+def _all_finite_check(attrs: Attrs, dts: list) -> None:
+    names = attrs.op.list_inputs(attrs)
+    for n, t in zip(names, dts):
+        if t is not None and np.dtype(t).kind != "f":
+            raise fail(attrs, f"input {n!r} has dtype {np.dtype(t)}: this operation only "
+                              "supports floating point types")
+    if attrs.op.name == "multi_all_finite" and len({np.dtype(t) for t in dts}) > 1:
+        # MXNet reads every array with the first one's element type
+        raise fail(attrs, f"every array must have the dtype of {names[0]!r} "
+                          f"({np.dtype(dts[0])}), got {[str(np.dtype(t)) for t in dts]}")
+
+
+def _all_finite_forward(attrs, inputs, ctx):
+    _all_finite_check(attrs, [a.dtype for a in inputs])
+    return [_finite_flag(inputs)]
+
+
+def _all_finite_type(attrs: Attrs, ins: list, outs: list):
+    # MXNet's type rule only sets the output; mixed input dtypes fail when the kernel runs
+    assign_type(attrs, outs, 0, np.float32, ["output"])
+    return ins, outs
+
+
+def _all_finite_shape(attrs: Attrs, ins: list, outs: list):
+    assign(attrs, outs, 0, (1,), ["output"])
+    return ins, outs
+
+
+declare("all_finite", params={"init_output": P(BOOL, True)},
+        infer_shape=_all_finite_shape, infer_type=_all_finite_type,
+        forward=_all_finite_forward,
+        doc="Whether all the float numbers in the array are finite (used for AMP): a (1,) "
+            "float32 array, 1 or 0.")
+declare("multi_all_finite", params={"num_arrays": P(INT, 1), "init_output": P(BOOL, True)},
+        inputs=lambda a: [f"array_{i}" for i in range(a.num_arrays)],
+        infer_shape=_all_finite_shape, infer_type=_all_finite_type,
+        forward=_all_finite_forward,
+        doc="Whether all the float numbers in all ``num_arrays`` arrays are finite (used for "
+            "AMP): a (1,) float32 array, 1 or 0.")
+# MXNet registers no gradient for either.
+NO_BACKWARD |= {"all_finite", "multi_all_finite"}
+
+
+# ----------------------------------------------------------------------------------------
+# im2col / col2im: a convolution's sliding blocks as columns and back. im2col turns (N, C, H,
+# W) into (N, C * kh * kw, L), row c * kh * kw + (i * kw + j) holding tap (i, j) of channel c,
+# column l the l-th output position (row-major over the convolution's output); col2im sums
+# such columns back into an image (overlapping taps add up), so each is the other's
+# gradient. MXNet 1.9.1's CPU kernels read the data as 4-D: only 2-D kernels run there (1-D
+# and 3-D ones fail in the kernel), so only 2-D ones are accepted here.
+
+
+def _sliding(attrs: Attrs) -> tuple:
+    """(kernel, stride, dilate, pad) with MXNet's defaults (1, 1, 0) for empty tuples."""
+    k = attrs.kernel
+    if len(k) != 2:
+        raise fail(attrs, f"kernel={k}: only 2-D kernels (h, w) are supported (MXNet 1.9.1's "
+                          "CPU kernel reads 4-D data)")
+    out = [k]
+    for name, default in (("stride", 1), ("dilate", 1), ("pad", 0)):
+        v = getattr(attrs, name)
+        if len(v) == 0:
+            v = (default,) * len(k)
+        if len(v) != len(k):
+            raise fail(attrs, f"{name}={v} must have the same number of dimensions as "
+                              f"kernel={k}")
+        out.append(tuple(v))
+    k, s, d, p = out
+    if any(x <= 0 for x in (*k, *s, *d)):
+        raise fail(attrs, f"kernel={k}, stride={s} and dilate={d} must be positive")
+    return k, s, d, p
+
+
+def _blocks(attrs: Attrs, spatial: tuple, what: str) -> tuple:
+    """The convolution output size over ``spatial`` (MXNet's checks included)."""
+    k, s, d, p = _sliding(attrs)
+    out = []
+    for size, kk, ss, dd, pp in zip(spatial, k, s, d, p):
+        if dd * (kk - 1) + 1 > size + 2 * pp:
+            raise fail(attrs, f"kernel={k} (dilate={d}) exceeds the {what} {tuple(spatial)} "
+                              f"padded by pad={p}")
+        out.append(_window.conv_out_size(size, kk, ss, pp, dd))
+    return tuple(out)
+
+
+def _im2col_cols(attrs: Attrs, x: np.ndarray) -> np.ndarray:
+    """(N, C, *S) -> (N, C * prod(kernel), prod(out)): one strided view over the zero-padded
+    channel-first data, (N, C, *kernel, *out), gathered in one copy."""
+    k, s, d, p = _sliding(attrs)
+    n, c = x.shape[:2]
+    out = _blocks(attrs, x.shape[2:], "input")
+    xp = np.pad(x, ((0, 0), (0, 0), *((q, q) for q in p))) if any(p) else x
+    sn, sc, *ss = xp.strides
+    view = as_strided(xp, (n, c, *k, *out),
+                      (sn, sc, *(a * b for a, b in zip(ss, d)), *(a * b for a, b in zip(ss, s))),
+                      writeable=False)
+    return np.ascontiguousarray(view).reshape(n, c * size_of(k), size_of(out))
+
+
+def _col2im_image(attrs: Attrs, cols: np.ndarray, spatial: tuple) -> np.ndarray:
+    """The adjoint: (N, C * prod(kernel), prod(out)) summed into (N, C, *spatial). Per kernel
+    tap one strided block of the padded image takes all its columns at once (taps of one
+    block never overlap); the padding is cut off at the end."""
+    k, s, d, p = _sliding(attrs)
+    n, ck, _ = cols.shape
+    c = ck // size_of(k)
+    out = _blocks(attrs, spatial, "output_size")
+    taps = cols.reshape(n, c, size_of(k), *out)
+    img = np.zeros((n, c, *(a + 2 * q for a, q in zip(spatial, p))), cols.dtype)
+    for t, tap in enumerate(np.ndindex(*k)):
+        block = tuple(slice(i * dd, i * dd + (o - 1) * ss + 1, ss)
+                      for i, dd, o, ss in zip(tap, d, out, s))
+        img[(slice(None), slice(None), *block)] += taps[:, :, t]
+    crop = tuple(slice(q, q + a) for a, q in zip(spatial, p))
+    return np.ascontiguousarray(img[(slice(None), slice(None), *crop)])
+
+
+def _nd_check(attrs: Attrs, shape: tuple, ndim: int, what: str) -> None:
+    if len(shape) != ndim:
+        raise fail(attrs, f"{what} of shape {tuple(shape)} must be {ndim}-D")
+
+
+def _im2col_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is None:
+        return ins, outs
+    k = _sliding(attrs)[0]
+    _nd_check(attrs, d, len(k) + 2, "data")
+    if not all(d[2:]):
+        return ins, outs
+    assign(attrs, outs, 0, (d[0], d[1] * size_of(k), size_of(_blocks(attrs, d[2:], "input"))),
+           ["output"])
+    return ins, outs
+
+
+def _im2col_forward(attrs, inputs, ctx):
+    x = inputs[0]
+    _nd_check(attrs, x.shape, len(_sliding(attrs)[0]) + 2, "data")
+    return [np.ascontiguousarray(_im2col_cols(attrs, x))]
+
+
+def _im2col_backward(attrs, out_grads, inputs, outputs, ctx):
+    return [_col2im_image(attrs, out_grads[0], inputs[0].shape[2:])]
+
+
+_SLIDING = {"kernel": P(SHAPE), "stride": P(SHAPE, ()), "dilate": P(SHAPE, ()),
+            "pad": P(SHAPE, ())}
+declare("im2col", params=dict(_SLIDING), infer_shape=_im2col_shape, forward=_im2col_forward,
+        backward=_im2col_backward,
+        doc="Extracts sliding blocks from (N, C, H, W) data as columns (N, C * kh * kw, L).")
+
+
+def _col2im_check(attrs: Attrs, d: tuple) -> tuple:
+    """The image shape for columns of shape ``d``; MXNetError when they do not fit."""
+    k = _sliding(attrs)[0]
+    size = attrs.output_size
+    if len(size) != len(k):
+        raise fail(attrs, f"output_size={size} must have the same number of dimensions as "
+                          f"kernel={k}")
+    if any(x <= 0 for x in size):
+        raise fail(attrs, f"output_size={size} must be positive")
+    _nd_check(attrs, d, 3, "data")
+    blocks = size_of(_blocks(attrs, size, "output_size"))
+    if d[2] != blocks:
+        raise fail(attrs, f"data of shape {tuple(d)} holds {d[2]} blocks, the convolution "
+                          f"parameters make {blocks}")
+    if d[1] % size_of(k):
+        raise fail(attrs, f"data's second dim ({d[1]}) must be a multiple of the kernel size "
+                          f"({size_of(k)})")
+    return (d[0], d[1] // size_of(k), *size)
+
+
+def _col2im_shape(attrs: Attrs, ins: list, outs: list):
+    d = ins[0]
+    if d is not None and all(d):
+        assign(attrs, outs, 0, _col2im_check(attrs, d), ["output"])
+    return ins, outs
+
+
+def _col2im_forward(attrs, inputs, ctx):
+    cols = inputs[0]
+    _col2im_check(attrs, cols.shape)
+    return [_col2im_image(attrs, cols, tuple(attrs.output_size))]
+
+
+def _col2im_backward(attrs, out_grads, inputs, outputs, ctx):
+    return [np.ascontiguousarray(_im2col_cols(attrs, out_grads[0]))]
+
+
+declare("col2im", params={"output_size": P(SHAPE), **_SLIDING}, infer_shape=_col2im_shape,
+        forward=_col2im_forward, backward=_col2im_backward,
+        doc="Sums columns (N, C * kh * kw, L) of sliding blocks back into an (N, C, "
+            "*output_size) image: the gradient of im2col.")

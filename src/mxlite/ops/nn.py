@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ..base import MXNetError
 from . import _window
 from ._util import (
     BOOL,
@@ -539,6 +540,7 @@ def _pool_shape(attrs: Attrs, ins: list, outs: list):
     d0 = ins[0]
     if d0 is None:
         return ins, outs
+    _same_check(attrs, d0)
     k = len(d0) - 2
     if k not in (1, 2, 3):
         raise fail(attrs, f"data of shape {d0} must have 3, 4 or 5 dims")
@@ -552,10 +554,7 @@ def _pool_shape(attrs: Attrs, ins: list, outs: list):
         if len(attrs.kernel) != k:
             raise fail(attrs, f"kernel={attrs.kernel} must have {k} dims for data of "
                               f"shape {d0}")
-        stride = attrs.stride or (1,) * k
-        pad = attrs.pad or (0,) * k
-        if len(stride) != k or len(pad) != k:
-            raise fail(attrs, f"stride={stride} and pad={pad} must have {k} dims")
+        stride, pad = _pool_stride_pad(attrs, k)
         sp = []
         for x, kk, s, p in zip(d[2:], attrs.kernel, stride, pad):
             if not x:
@@ -588,8 +587,35 @@ def _pool_outputs(a: Attrs):
     return ("output",)
 
 
+def _pool_stride_pad(attrs: Attrs, k: int) -> tuple[tuple, tuple]:
+    """stride and pad for ``k`` spatial dims (defaults 1 and 0). MXNet reads their first
+    ``k`` values: longer tuples pass (1-D 'same' pooling is spelt ``pad=(0, 0, 0)``, see
+    :func:`_same_check`), shorter ones fail."""
+    stride = attrs.stride or (1,) * k
+    pad = attrs.pad or (0,) * k
+    if len(stride) < k or len(pad) < k:
+        raise fail(attrs, f"stride={stride} and pad={pad} must have {k} dims")
+    return tuple(stride[:k]), tuple(pad[:k])
+
+
+def _same_check(attrs: Attrs, shape: tuple) -> None:
+    """MXNet's rules for ``pooling_convention='same'`` (checked before anything else, global
+    pooling included): 1-D pooling of 3-D data only, and no ``pad``. (MXNet's check reads
+    pad[0], pad[1] and pad[2], so there only ``pad=(0, 0, 0)`` passes; an omitted pad is
+    accepted here too.)"""
+    if attrs.pooling_convention != "same":
+        return
+    if len(shape) != 3:
+        raise fail(attrs, f"pooling_convention 'same' needs 3-D data (batch, channel, x) "
+                          f"(1-D max pooling), got data of shape {tuple(shape)}")
+    if any(attrs.pad):
+        raise fail(attrs, f"pooling_convention 'same' disables the pad parameter, got "
+                          f"pad={attrs.pad}")
+
+
 def _pool_setup(attrs: Attrs, x: np.ndarray) -> tuple[str, np.ndarray, dict]:
     """(layout, channel-first data, keyword arguments of the window kernels)."""
+    _same_check(attrs, x.shape)
     k = x.ndim - 2
     lay = attrs.layout or _CANON.get(k, "")
     if k not in (1, 2, 3) or len(lay) != x.ndim:
@@ -599,8 +625,9 @@ def _pool_setup(attrs: Attrs, x: np.ndarray) -> tuple[str, np.ndarray, dict]:
         geo = {"kernel": xn.shape[2:], "stride": (1,) * k, "pad": (0,) * k,
                "convention": "valid"}
     else:
-        geo = {"kernel": tuple(attrs.kernel), "stride": tuple(attrs.stride or (1,) * k),
-               "pad": tuple(attrs.pad or (0,) * k), "convention": attrs.pooling_convention}
+        stride, pad = _pool_stride_pad(attrs, k)
+        geo = {"kernel": tuple(attrs.kernel), "stride": stride, "pad": pad,
+               "convention": attrs.pooling_convention}
     geo["count_include_pad"] = attrs.count_include_pad is not False
     geo["p_value"] = 2 if attrs.p_value is None else attrs.p_value
     return lay, xn, geo
@@ -778,9 +805,35 @@ def _affine_backward(dy: np.ndarray, xhat: np.ndarray, gamma_b: np.ndarray, red:
                      shape: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For y = xhat * gamma + beta: (dy/dxhat, dgamma, dbeta), the parameter gradients summed
     over ``red`` and shaped ``shape``."""
-    dgamma = (dy * xhat).sum(axis=red).reshape(shape)
-    dbeta = dy.sum(axis=red).reshape(shape)
+    dgamma = _accurate_sum(dy * xhat, red, fresh=True).reshape(shape)
+    dbeta = _accurate_sum(dy, red).reshape(shape)
     return dy * gamma_b, dgamma, dbeta
+
+
+def _accurate_sum(a: np.ndarray, red: tuple, fresh: bool = False) -> np.ndarray:
+    """``a.sum(axis=red)`` in ``a``'s dtype, accurate over many rows as MXNet's compensated
+    (Kahan) sum reducer is: numpy sums a leading axis row by row, which in float32 over
+    thousands of rows loses ~1e-4 of results that cancel (LayerNorm's parameter gradients).
+    Leading axes of C-contiguous data are summed pairwise, halving the rows per pass (about
+    the cost of numpy's sum); other layouts accumulate in float64. ``fresh``: ``a`` is a
+    temporary the passes may overwrite."""
+    if a.dtype.kind != "f" or a.dtype.itemsize > 4:
+        return a.sum(axis=red)
+    k = len(red)
+    if red != tuple(range(k)) or not a.flags.c_contiguous or a.size == 0:
+        return a.sum(axis=red, dtype=np.float64).astype(a.dtype)
+    rows = a.reshape(math.prod(a.shape[:k]), -1)
+    first = True
+    while rows.shape[0] > 1:
+        h, odd = divmod(rows.shape[0], 2)
+        if first and not fresh:
+            top = rows[:h] + rows[h:2 * h]  # never write into the caller's array
+        else:
+            top = np.add(rows[:h], rows[h:2 * h], out=rows[:h])
+        if odd:
+            top[0] += rows[2 * h]
+        rows, first = top, False
+    return rows[0].reshape(a.shape[k:]).copy()
 
 
 def _layer_norm_forward(attrs, inputs, ctx):
@@ -1205,9 +1258,25 @@ _LEAKY = {
 _LEAKY["prelu"] = _LEAKY["rrelu"] = _LEAKY["leaky"]
 
 
+def _prelu_gamma_shape(gshape: tuple, dshape: tuple) -> tuple:
+    """gamma's shape as it broadcasts against data (MXNet's ``expand_shape``): gamma's
+    trailing dims line up with the data's axes 0 and 1 only (one slope per channel, or per
+    sample and channel), every other axis gets 1; a dim must match or be 1."""
+    out = [1] * len(dshape)
+    s = len(gshape) - 1
+    for i in range(len(dshape) - 1, -1, -1):
+        if s >= 0 and i <= 1 and (dshape[i] == gshape[s] or gshape[s] == 1):
+            out[i] = gshape[s]
+            s -= 1
+    if s != -1:
+        raise MXNetError(f"operator LeakyReLU: cannot broadcast gamma to data. gamma: "
+                         f"{tuple(gshape)}, data: {tuple(dshape)}")
+    return tuple(out)
+
+
 def _prelu_slope(x: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-    """gamma broadcast along the channel axis 1 (or everywhere when it holds one value)."""
-    return gamma.reshape(()) if gamma.size == 1 else _along(gamma, 1, x.ndim)
+    """gamma broadcastable against x, as MXNet lines it up (:func:`_prelu_gamma_shape`)."""
+    return gamma.reshape(_prelu_gamma_shape(gamma.shape, x.shape))
 
 
 def _leaky_forward(attrs, inputs, ctx):
@@ -1244,8 +1313,9 @@ def _leaky_backward(attrs, out_grads, inputs, outputs, ctx):
         return [dx]
     gamma = inputs[1]
     dgs = dy * np.minimum(x, 0)  # d/dgamma of gamma * x on the negative side
-    dgamma = dgs.sum() if gamma.size == 1 else dgs.sum(
-        axis=tuple(i for i in range(x.ndim) if i != 1))
+    # summed over the axes gamma was broadcast along
+    gs = _prelu_gamma_shape(gamma.shape, x.shape)
+    dgamma = dgs.sum(axis=tuple(i for i in range(x.ndim) if gs[i] == 1 and x.shape[i] != 1))
     return [dx, np.reshape(dgamma, gamma.shape).astype(gamma.dtype, copy=False)]
 
 
@@ -1288,7 +1358,10 @@ def _dropout_forward(attrs, inputs, ctx):
     keep = 1 - attrs.p
     rng = ctx.rng if ctx.rng is not None else np.random.default_rng()
     mask = (rng.random(shape, dtype=np.float32) < keep).astype(x.dtype)
-    mask *= 1 / keep if keep > 0 else 0
+    # MXNet scales the 0/1 draw by 1 / keep; p = 1 makes that inf, and the mask (so the
+    # output and the gradient) NaN: 0 * inf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mask *= np.divide(np.float32(1), np.float32(keep))
     ctx.saved["mask"] = mask
     y = np.multiply(x, mask, out=None if ctx.is_train else _out_buffer(x, ctx))
     return [y, np.broadcast_to(mask, x.shape)]
