@@ -1,7 +1,7 @@
 """``mx.gluon.contrib``: MXNet 1.9.1's contributed Gluon modules.
 
-``nn``, ``rnn``, ``cnn`` (deformable convolutions) and ``data`` (its ``IntervalSampler``)
-are provided; MXNet's ``estimator`` is not.
+``nn``, ``rnn``, ``cnn`` (deformable convolutions), ``data`` (its ``IntervalSampler``) and
+``estimator`` (the ``Estimator`` training loop and its event handlers) are provided.
 Submodules load on first use, as ``mx.gluon``'s do.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_SUBMODULES = ("nn", "rnn", "cnn", "data")
+_SUBMODULES = ("nn", "rnn", "cnn", "data", "estimator")
 
 __all__ = list(_SUBMODULES)
 
