@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import pathlib
-import re
+import sys
 import warnings
 
 import numpy as np
@@ -44,6 +44,10 @@ from mxlite.gluon.contrib.estimator import (
     ValidationHandler,
 )
 
+sys.path.insert(0, str(pathlib.Path(__file__).parent / "fixtures"))
+import estimator_cases  # noqa: E402
+from estimator_cases import mask  # noqa: E402
+
 DATA = pathlib.Path(__file__).parent / "data" / "gluon_estimator"
 RUNS = json.loads((DATA / "runs.json").read_text())["runs"]
 ERRORS = json.loads((DATA / "runs.json").read_text())["errors"]
@@ -52,12 +56,6 @@ with np.load(DATA / "arrays.npz") as _z:
 BATCH = {"clf": 8, "reg": 4}
 RTOL, ATOL = 1e-5, 1e-5
 
-_TIME = re.compile(r"\d+\.\d+s|total \d+s")
-_TMP = re.compile(r"/tmp/tmp\w+")
-
-
-def _mask(line: str) -> str:
-    return _TIME.sub(lambda m: "total <t>s" if m.group(0).startswith("total") else "<t>s", line)
 
 
 def _build(kind: str, hybridize: bool = False, offset: float = 0.0) -> nn.HybridSequential:
@@ -100,7 +98,7 @@ def _capture(est: Estimator, tmpdir: str | None = None) -> list[str]:
 
     class ListHandler(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            msg = _mask(record.getMessage())
+            msg = mask(record.getMessage())
             if tmpdir is not None:
                 msg = msg.replace(tmpdir, "<dir>")
             lines.append(record.levelname + ":" + msg)
@@ -110,7 +108,7 @@ def _capture(est: Estimator, tmpdir: str | None = None) -> list[str]:
 
 
 def _mxnet_log(run: str) -> list[str]:
-    return [_TMP.sub("<dir>", line) for line in RUNS[run]["log"]]
+    return RUNS[run]["log"]
 
 
 def _assert_final(run: str, net: nn.Block) -> None:
@@ -136,39 +134,7 @@ def _values_close(a: list, b: list) -> bool:
 # Whole runs against MXNet.
 
 
-class Recorder(TrainBegin, TrainEnd, EpochBegin, EpochEnd, BatchBegin, BatchEnd):
-    """Notes every event with the training metric values this handler sees then."""
-
-    def __init__(self, tag: str, priority: float, trace: list) -> None:
-        self.tag, self.priority, self.trace = tag, priority, trace
-
-    def _note(self, event: str, est: Estimator, extra: object = None) -> None:
-        row = [self.tag, event, [float(m.get()[1]) for m in est.train_metrics]]
-        if extra is not None:
-            row.append(extra)
-        self.trace.append(row)
-
-    def train_begin(self, estimator, *args, **kwargs):
-        self._note("train_begin", estimator)
-
-    def train_end(self, estimator, *args, **kwargs):
-        self._note("train_end", estimator)
-
-    def epoch_begin(self, estimator, *args, **kwargs):
-        self._note("epoch_begin", estimator)
-
-    def epoch_end(self, estimator, *args, **kwargs):
-        self._note("epoch_end", estimator, [float(m.get()[1]) for m in estimator.val_metrics])
-        return False
-
-    def batch_begin(self, estimator, *args, **kwargs):
-        self._note("batch_begin", estimator, [list(kwargs["batch"][0].shape)])
-
-    def batch_end(self, estimator, *args, **kwargs):
-        self._note("batch_end", estimator,
-                   [sorted(kwargs), len(kwargs["pred"]), list(kwargs["pred"][0].shape),
-                    list(kwargs["loss"][0].shape)])
-        return False
+Recorder = estimator_cases.recorder_class(est_pkg)
 
 
 def test_fit_epochs_with_validation_matches_mxnet() -> None:
