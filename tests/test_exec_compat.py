@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import sys
 import threading
 from pathlib import Path
 
@@ -16,6 +17,9 @@ import pytest
 
 import mxlite as mx
 from mxlite.base import MXNetError, NDArrayHandle, py_str
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+import exec_cases  # noqa: E402
 
 CASES = json.loads((Path(__file__).parent / "data" / "exec_compat" / "cases.json").read_text())
 X = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=np.float32)
@@ -202,29 +206,10 @@ def test_get_operator_arguments_lists_inputs_then_parameters():
 
 def test_monitor_names_inputs_as_mxnet_does():
     want = CASES["monitor_names"]
-    d = mx.sym.var("data", shape=(2, 3))
-    w = mx.sym.var("w", shape=(3, 3))
-    syms = {
-        "reshape": mx.sym.Reshape(d, shape=(3, 2), name="r"),
-        "sum": mx.sym.sum(d, name="s"),
-        "plus_scalar": mx.sym._internal._plus_scalar(mx.sym.broadcast_add(d, d, name="ba"),
-                                                     scalar=1.0, name="ps"),
-        "dot": mx.sym.dot(d, w, name="dt"),
-        "add_n": mx.sym.add_n(d, d, name="an"),
-        "sin_cos": mx.sym.sin(mx.sym.cos(d, name="co"), name="si"),
-        "split": mx.sym.split(d, num_outputs=3, name="sp")[1],
-        "sort": mx.sym.sort(d, name="so"),
-        "activation": mx.sym.Activation(d, act_type="relu", name="act"),
-        "fc": mx.sym.FullyConnected(d, mx.sym.var("fw", shape=(2, 3)),
-                                    mx.sym.var("fb", shape=(2,)), num_hidden=2, name="fc"),
-    }
+    syms = exec_cases.monitor_symbols(mx)
     assert set(syms) == set(want)
     for key, s in syms.items():
-        names: list[str] = []
-        exe = s.simple_bind(mx.cpu(), grad_req="null")
-        exe.set_monitor_callback(lambda n, a, names=names: names.append(py_str(n)),
-                                 monitor_all=True)
-        exe.forward()
+        names = exec_cases.monitor_names(mx, s)
         # mxlite reports what MXNet's CachedOp reports: the GraphExecutor's list without
         # the variables it repeats under their own names
         expected = [n for n in want[key]["names"] if n not in want[key]["variables"]]
