@@ -213,7 +213,8 @@ def test_v1_layers_are_2d_or_3d(call, words):
 
 def test_sparse_embedding_is_embedding_on_dense_arrays():
     w = mx.nd.array(np.arange(12.0).reshape(4, 3))
-    w.attach_grad()
+    # MXNet's SparseEmbedding writes a row_sparse weight gradient (a dense one is refused)
+    w.attach_grad(stype="row_sparse")
     d = mx.nd.array([[1, 3], [0, 1]])
     with mx.autograd.record():
         y = mx.nd.contrib.SparseEmbedding(d, w, input_dim=4, output_dim=3)
@@ -221,6 +222,7 @@ def test_sparse_embedding_is_embedding_on_dense_arrays():
     np.testing.assert_array_equal(y.asnumpy(), mx.nd.Embedding(d, w, input_dim=4,
                                                                output_dim=3).asnumpy())
     np.testing.assert_array_equal(w.grad.asnumpy()[:, 0], [1, 2, 0, 1])
+    assert w.grad.stype == "row_sparse" and w.grad.indices.asnumpy().tolist() == [0, 1, 3]
 
 
 def test_getnnz_counts_like_mxnet_on_csr():

@@ -16,6 +16,16 @@ while recording, each operator's gradient written as operators (its registry ent
 ``grad_graph``, MXNet's FGradient), so the gradients it returns are themselves on the tape and
 can be differentiated again. An operator without one gives correct gradients that refuse a
 further differentiation, naming ``_backward_<operator>`` as MXNet does.
+
+Sparse gradient storage: a variable's gradient buffer may be row_sparse or csr
+(``attach_grad(stype=...)``, a Gluon Parameter's ``grad_stype``). The gradients are computed
+densely and stored as MXNet 1.9.1 stores them. A row_sparse gradient holds the rows the
+operators that make row_sparse gradients declare (``Embedding(sparse_grad=True)``: the rows
+looked up; ``dot(csr, w)``: the rows the csr's column indices name), zero-valued rows included,
+their union when several such operators reach the variable; when any other operator reaches it
+too, MXNet's storage fallback sums densely and keeps the non-zero rows, and so does mxlite. A
+csr gradient holds the non-zero entries. ``grad_req='add'`` into sparse storage is refused, as
+MXNet's kernels refuse it.
 """
 
 from __future__ import annotations
@@ -135,7 +145,7 @@ class _Node:
     """
 
     __slots__ = ("inputs", "backward", "out_meta", "_var", "is_var", "name", "op", "attrs",
-                 "graph_backward", "__weakref__")
+                 "graph_backward", "sparse_rows", "__weakref__")
 
     def __init__(self, inputs: tuple, backward: Callable | None, out_meta: tuple,
                  name: str, var: Any = None, op: Any = None, attrs: Any = None):
@@ -154,6 +164,11 @@ class _Node:
         # ``graph_backward(node, out_grads, need)``: the gradient on NDArrays, recorded
         # (create_graph); None where the operator has no gradient written as operators.
         self.graph_backward: Callable | None = None
+        # ``sparse_rows(i, stype)``: the rows the operator stores in input ``i``'s gradient
+        # when that input is a variable whose gradient has storage type ``stype`` (MXNet's
+        # sparse backward kernels), or None where it makes a dense gradient; None for
+        # operators without sparse gradients.
+        self.sparse_rows: Callable[[int, str], np.ndarray | None] | None = None
 
     @property
     def var(self) -> Any:
@@ -232,7 +247,60 @@ def _record_op(op: Any, attrs: Any, arrays: Sequence[Any], ins: list, outs: list
             return op.grad_graph(_nd_math(), attrs, ogs, xs, ys, octx)
 
         node.graph_backward = graph_back
+    node.sparse_rows = _sparse_rows(op, attrs, arrays, ins)
     _link(visible, node)
+
+
+_EMBEDDING_OPS = ("Embedding", "_npx_embedding", "_sparse_Embedding")
+
+
+def embedding_rows_of(datas: Sequence[np.ndarray], input_dim: int) -> np.ndarray:
+    """The rows ``Embedding(sparse_grad=True)`` stores in its weight's row_sparse gradient
+    for the index arrays ``datas``: those looked up (mxlite's helper). Indices out of
+    ``[0, input_dim - 1]`` raise MXNetError, as MXNet's sparse backward checks them where the
+    dense one clips them."""
+    for data in datas:
+        if data.size and (data.min() < 0 or data.max() > input_dim - 1):
+            raise MXNetError(f"Embedding input contains data out of bound: data must lie in "
+                             f"[0, input_dim - 1 = {input_dim - 1}] for sparse_grad=True")
+    return np.unique(np.concatenate([np.ravel(d) for d in datas]).astype(np.int64))
+
+
+def _sparse_rows(op: Any, attrs: Any, arrays: Sequence[Any], ins: list
+                 ) -> Callable[[int, str], np.ndarray | None] | None:
+    """The operators whose weight gradient MXNet computes row_sparse, with the rows it stores
+    (worked out only when a row_sparse gradient asks for them)."""
+    if op.name in _EMBEDDING_OPS or op.name == "_contrib_SparseEmbedding":
+        data = ins[0]
+        contrib = op.name == "_contrib_SparseEmbedding"  # always row_sparse
+
+        def embedding_rows(i: int, stype: str) -> np.ndarray | None:
+            if i != 1 or stype == "null":
+                return None
+            # MXNet's Embedding writes a row_sparse weight gradient exactly when sparse_grad
+            # is set, and refuses a gradient buffer of the other storage type
+            if contrib and stype != "row_sparse":
+                raise MXNetError(f"_contrib_SparseEmbedding writes a row_sparse gradient "
+                                 f"w.r.t. weight; the weight's gradient stype is {stype}")
+            if not contrib and (stype == "row_sparse") != bool(attrs.sparse_grad):
+                raise MXNetError(f"Cannot use sparse_grad = {int(attrs.sparse_grad)}, while "
+                                 f"stype of gradients w.r.t embedding weight is {stype}")
+            if stype != "row_sparse":
+                return None
+            return embedding_rows_of([data], attrs.input_dim)
+
+        return embedding_rows
+    if op.name == "dot" and len(arrays) == 2 and arrays[0].stype == "csr" and \
+            not attrs.transpose_a and not attrs.transpose_b:
+        cols = arrays[0]._aux[1]  # dot(csr, w)'s gradient in w is dot(csr.T, ograd)
+
+        def dot_rows(i: int, stype: str) -> np.ndarray | None:
+            if i != 1 or stype != "row_sparse":
+                return None
+            return np.unique(cols).astype(np.int64)
+
+        return dot_rows
+    return None
 
 
 def _on_tape(data: Any, entry: tuple | None) -> Any:
@@ -289,12 +357,14 @@ def _no_gradient(name: str) -> Callable:
 
 
 def record_custom(inputs: Sequence[Any], outputs: Sequence[Any],
-                  backward: Callable[[list], list], name: str = "custom") -> None:
+                  backward: Callable[[list], list], name: str = "custom",
+                  sparse_rows: Callable[[int, str], np.ndarray | None] | None = None) -> None:
     """Tape a computation of several outputs from several inputs as one node.
 
     ``backward(out_grads)`` receives one numpy head gradient per output (zeros where none
     flowed) and returns one numpy gradient per input (None for none). Hybridized blocks and
-    :class:`Function` record themselves this way.
+    :class:`Function` record themselves this way. ``sparse_rows(i, stype)`` may give the rows
+    a row_sparse gradient of input ``i`` stores (see :class:`_Node`).
     """
 
     def back(ogs: list, need: tuple) -> list:
@@ -302,6 +372,7 @@ def record_custom(inputs: Sequence[Any], outputs: Sequence[Any],
 
     node = _Node(tuple(_entry(a) for a in inputs), back,
                  tuple((o.shape, o._data.dtype) for o in outputs), name)
+    node.sparse_rows = sparse_rows
     _link(outputs, node)
 
 
@@ -362,11 +433,13 @@ def _as_list(x: Any) -> list:
 
 def _run_backward(heads: Any, head_grads: Any, variables: list | None, retain_graph: bool,
                   train_mode: bool, create_graph: bool = False) -> dict[int, Any]:
-    """Differentiate ``heads``; gradients of variable nodes by ``id(node)``.
+    """Differentiate ``heads``; ``(gradient, rows)`` of variable nodes by ``id(node)``.
 
     With ``variables`` None every variable in the graph with ``grad_req`` other than
     ``'null'`` gets a gradient; otherwise exactly those listed. Gradients are numpy arrays,
-    or with ``create_graph`` NDArrays computed while recording.
+    or with ``create_graph`` NDArrays computed while recording. ``rows`` are the rows a
+    row_sparse gradient stores when every operator reaching the variable declared them
+    (:func:`_sparse_rows`), else None (store the non-zero rows).
     """
     heads = _as_list(heads)
     if not heads:
@@ -423,6 +496,7 @@ def _run_backward(heads: Any, head_grads: Any, variables: list | None, retain_gr
     prev = set_training(train_mode)
     prev_rec = set_recording(True) if create_graph else None
     result: dict[int, Any] = {}
+    walk_rows = walk.rows
     try:
         for node in reversed(order):
             nid = id(node)
@@ -430,7 +504,7 @@ def _run_backward(heads: Any, head_grads: Any, variables: list | None, retain_gr
                 continue
             slot = walk.grads.pop(nid, None)
             if node.var is not None:
-                result[nid] = slot[0] if slot is not None else None
+                result[nid] = (slot[0] if slot is not None else None, walk_rows.get(nid))
                 continue
             if slot is None:
                 continue
@@ -440,9 +514,15 @@ def _run_backward(heads: Any, head_grads: Any, variables: list | None, retain_gr
                 igs = walk.backward(node, ogs, need)
             except MXNetError as err:
                 raise MXNetError(f"backward of operator {node.name}: {err}") from None
-            for e, g, n in zip(node.inputs, igs, need):
+            for i, (e, g, n) in enumerate(zip(node.inputs, igs, need)):
                 if n and g is not None:
-                    walk.acc(e[0], e[1], g)
+                    rows = None
+                    if node.sparse_rows is not None and e[0].is_var:
+                        try:
+                            rows = node.sparse_rows(i, _grad_stype(e[0]))
+                        except MXNetError as err:
+                            raise MXNetError(f"backward of operator {node.name}: {err}") from None
+                    walk.acc(e[0], e[1], g, rows)
     finally:
         set_training(prev)
         if create_graph:
@@ -475,14 +555,17 @@ class _NumpyWalk:
     def __init__(self) -> None:
         self.grads: dict[int, list] = {}
         self._owned: set[tuple[int, int]] = set()
+        self.rows: dict[int, np.ndarray | None] = {}
 
     def head(self, h: Any, hg: Any) -> np.ndarray:
         return np.ones(h.shape, h._data.dtype) if hg is None else _head_grad(h, hg)
 
     zeros = staticmethod(np.zeros)
 
-    def acc(self, node: _Node, k: int, g: Any) -> None:
+    def acc(self, node: _Node, k: int, g: Any, rows: np.ndarray | None = None) -> None:
         g = np.asarray(g)
+        if node.is_var:
+            _merge_rows(self.rows, id(node), rows)
         slot = self.grads.get(id(node))
         if slot is None:
             slot = self.grads[id(node)] = [None] * len(node.out_meta)
@@ -506,6 +589,7 @@ class _GraphWalk:
 
     def __init__(self) -> None:
         self.grads: dict[int, list] = {}
+        self.rows: dict[int, np.ndarray | None] = {}
 
     def head(self, h: Any, hg: Any) -> Any:
         from .ndarray.ndarray import NDArray
@@ -522,7 +606,8 @@ class _GraphWalk:
 
         return NDArray(np.zeros(shape, dtype))
 
-    def acc(self, node: _Node, k: int, g: Any) -> None:
+    def acc(self, node: _Node, k: int, g: Any, rows: np.ndarray | None = None) -> None:
+        # gradients made as a graph are dense NDArrays (``grad`` returns them as they are)
         slot = self.grads.get(id(node))
         if slot is None:
             slot = self.grads[id(node)] = [None] * len(node.out_meta)
@@ -555,10 +640,59 @@ def _opaque_backward(node: _Node, ogs: list, need: tuple) -> list:
     return outs
 
 
-def _write_grad(var: Any, g: np.ndarray | None) -> None:
+_NO_ROWS = object()
+
+
+def _merge_rows(acc: dict[int, np.ndarray | None], key: int, rows: np.ndarray | None) -> None:
+    """Fold one contribution's declared rows into a variable's: the union while every
+    contribution declares its rows (MXNet sums row_sparse gradients over the union of their
+    rows), None from the first that does not (MXNet's dense fallback sum)."""
+    prev = acc.get(key, _NO_ROWS)
+    if prev is _NO_ROWS:
+        acc[key] = rows
+    elif prev is None or rows is None:
+        acc[key] = None
+    else:
+        acc[key] = np.union1d(prev, rows)
+
+
+def _grad_stype(node: _Node) -> str:
+    """The storage type of a variable node's gradient buffer ('null' when it takes none)."""
+    var = node.var
+    g = None if var is None else getattr(var, "_grad", None)
+    return "null" if g is None or var._grad_req == "null" else g.stype
+
+
+def _stored(g: np.ndarray | None, rows: np.ndarray | None, like: Any) -> Any:
+    """The gradient ``g`` (dense numpy, None for zeros) in the storage type of ``like``, as
+    MXNet stores it: row_sparse keeps ``rows`` (or, when None, the non-zero rows), csr the
+    non-zero entries."""
+    from .ndarray.sparse import RowSparseNDArray, _dense_to_csr
+
+    dtype = like._data.dtype
+    shape = like.shape
+    if like.stype == "row_sparse":
+        if g is None:
+            rows = np.zeros(0, np.int64)
+        elif rows is None:
+            flat = g.reshape(g.shape[0], -1) if g.ndim else g.reshape(1, 1)
+            rows = np.flatnonzero(flat.any(axis=1)).astype(np.int64)
+        values = np.zeros((0,) + tuple(shape[1:]), dtype) if g is None else \
+            g[rows].astype(dtype, copy=False)
+        return RowSparseNDArray(values, np.asarray(rows, np.int64), shape, like._ctx)
+    dense = np.zeros(shape, dtype) if g is None else g.astype(dtype, copy=False)
+    return _dense_to_csr(dense, like._ctx)
+
+
+def _write_grad(var: Any, g: np.ndarray | None, rows: np.ndarray | None = None) -> None:
     req = getattr(var, "_grad_req", "null")
     dst = var._grad
     if req == "null" or dst is None:
+        return
+    if dst.stype != "default":  # 'write': :func:`backward` refused 'add' beforehand
+        new = _stored(g, rows, dst)
+        dst._data, dst._aux = new._data, new._aux
+        var._fresh_grad = True
         return
     if req == "write":
         if g is None:
@@ -577,12 +711,21 @@ def backward(heads: Any, head_grads: Any = None, retain_graph: bool = False,
     Each variable's ``.grad`` is written (``grad_req='write'``) or added to (``'add'``).
     ``head_grads`` default to ones. Without ``retain_graph`` the graph is freed.
     """
+    variables = list({id(n): n for n in _variables_of(heads)}.values())
+    for n in variables:
+        v = n.var
+        if v is not None and v._grad_req == "add" and v._grad is not None and \
+                v._grad.stype != "default":
+            # refused before anything is written, where MXNet's sparse kernels fail
+            raise MXNetError(f"backward: grad_req='add' is not supported for a "
+                             f"{v._grad.stype} gradient (MXNet's sparse kernels only write); "
+                             "use grad_req='write' or a dense gradient (stype='default')")
     result = _run_backward(heads, head_grads, None, retain_graph, train_mode)
     if not result:
         return
-    for e in {id(n): n for n in _variables_of(heads)}.values():
+    for e in variables:
         if id(e) in result:
-            _write_grad(e.var, result[id(e)])
+            _write_grad(e.var, *result[id(e)])
 
 
 def _variables_of(heads: Any) -> list[_Node]:
@@ -601,9 +744,13 @@ def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: bool 
     result = _run_backward(heads, head_grads, vs, bool(retain_graph), train_mode, create_graph)
     out = []
     for v in vs:
-        g = result.get(id(_entry(v)[0]))
+        g, rows = result.get(id(_entry(v)[0]), (None, None))
         if create_graph and g is not None:
             g = g if g.dtype == v.dtype else g.astype(v.dtype)
+        elif not create_graph and getattr(v, "_grad", None) is not None and \
+                v._grad.stype != "default":
+            # the storage type of the variable's gradient buffer, as MXNet returns it
+            g = _stored(None if g is None else np.asarray(g), rows, v._grad)
         else:
             g = NDArray(np.zeros(v.shape, v._data.dtype) if g is None
                         else np.array(g, dtype=v._data.dtype), v._ctx)

@@ -634,6 +634,37 @@ class _CachedOp:
         self._var_heads = [i for i, e in enumerate(sym._outputs) if e[0].op is None]
         self._exes: dict[tuple, Any] = {}
         self._callback: tuple[Callable, bool] | None = None
+        self._emb_inputs = self._sparse_embedding_inputs(pos)
+
+    def _sparse_embedding_inputs(self, pos: dict[str, int]) -> dict[int, tuple[list[int], int]]:
+        """Inputs read only as the weight of ``Embedding(sparse_grad=True)`` nodes whose
+        indices are inputs too: ``{weight position: (index positions, input_dim)}``. A
+        row_sparse gradient of such a weight stores the rows looked up, as MXNet's CachedOp
+        stores them (the executor computes the gradient densely)."""
+        from ..autograd import _EMBEDDING_OPS
+
+        uses: dict[str, list] = {}
+        heads = {e[0].name for e in self._sym._outputs if e[0].op is None}
+        for n in _graph.topo_order(self._sym._outputs):
+            if n.subgraphs:
+                return {}  # control flow: inputs are read inside the subgraphs too
+            for j, e in enumerate(n.inputs):
+                if e[0].op is None:
+                    uses.setdefault(e[0].name, []).append((n, j))
+        found = {}
+        for name, consumers in uses.items():
+            datas, dims = [], set()
+            for n, j in consumers:
+                sparse = n.op.name == "_contrib_SparseEmbedding" or (
+                    n.op.name in _EMBEDDING_OPS and n.parsed.sparse_grad)
+                if not sparse or j != 1 or n.inputs[0][0].op is not None:
+                    break
+                datas.append(pos[n.inputs[0][0].name])
+                dims.add(n.parsed.input_dim)
+            else:
+                if name in pos and len(dims) == 1 and name not in heads:
+                    found[pos[name]] = (datas, dims.pop())
+        return found
 
     def register_op_hook(self, callback: Callable, monitor_all: bool = False) -> None:
         self._callback = (callback, monitor_all)
@@ -702,8 +733,22 @@ class _CachedOp:
         for i in self._var_heads:  # an input returned as it is: a copy, not the input itself
             outs[i] = NDArray(outs[i]._data.copy(), ctx)
         if recording:
-            autograd.record_custom(list(given), outs, self._backward_fn(exe, kept, len(cargs)))
+            autograd.record_custom(list(given), outs, self._backward_fn(exe, kept, len(cargs)),
+                                   sparse_rows=self._sparse_rows_fn(cargs))
         return outs
+
+    def _sparse_rows_fn(self, cargs: Sequence[NDArray]
+                        ) -> Callable[[int, str], np.ndarray | None] | None:
+        if not self._emb_inputs:
+            return None
+        datas = {i: [cargs[q]._data for q in qs] for i, (qs, _) in self._emb_inputs.items()}
+
+        def sparse_rows(i: int, stype: str) -> np.ndarray | None:
+            if stype != "row_sparse" or i not in datas:
+                return None
+            return autograd.embedding_rows_of(datas[i], self._emb_inputs[i][1])
+
+        return sparse_rows
 
     def _backward_fn(self, exe: Any, kept: tuple,
                      n_inputs: int) -> Callable[[list[np.ndarray]], list[np.ndarray | None]]:

@@ -1,10 +1,17 @@
 """Gluon parameters (``mx.gluon.Parameter``, ``Constant``, ``ParameterDict``), as MXNet 1.9.1.
 
 A :class:`Parameter` holds one NDArray per context it was initialized on and, unless its
-``grad_req`` is ``'null'``, a gradient array attached to each (``NDArray.attach_grad``), so
-``autograd.backward`` writes or adds the gradients there and a Trainer reads them with
-``list_grad()``. A shape may contain unknown dimensions (0, or -1 under numpy shape semantics);
-with ``allow_deferred_init`` initialization then waits for the first forward pass to fill them.
+``grad_req`` is ``'null'``, a gradient array attached to each (``autograd.mark_variables``),
+so ``autograd.backward`` writes or adds the gradients there and a Trainer reads them with
+``list_grad()``. A shape may contain unknown dimensions (0, or -1 under numpy shape
+semantics); with ``allow_deferred_init`` initialization then waits for the first forward pass
+to fill them.
+
+Storage types, as MXNet 1.9.1: a ``grad_stype='row_sparse'`` (or ``'csr'``) Parameter's
+gradients are stored sparse (an ``Embedding(sparse_grad=True)`` writes the rows it looked up).
+A ``stype='row_sparse'`` Parameter's values are RowSparseNDArrays; its full value lives in the
+Trainer's kvstore, which updates it, and :meth:`Parameter.row_sparse_data` pulls the rows a
+batch needs into the array on that context (``data()`` refuses such a Parameter).
 
 Loading parameters (:meth:`ParameterDict.load`, ``Block.load_parameters``) checks every name,
 shape, dtype and context first and changes nothing unless all of them fit: a failed load
@@ -26,6 +33,7 @@ from .. import ndarray as nd
 from ..base import MXNetError
 from ..context import Context, cpu, current_context
 from ..ndarray.ndarray import NDArray
+from ..ndarray.sparse import RowSparseNDArray
 from ..util import is_np_shape
 from .utils import _brief_print_list, _indent, shape_is_known
 
@@ -90,8 +98,11 @@ class Parameter:
         Whether :meth:`initialize` may wait for a forward pass to learn the shape.
     differentiable : bool, default True
         False forces ``grad_req='null'``.
-    stype, grad_stype : {'default', 'row_sparse', 'csr'}, default 'default'
-        Storage types. mxlite stores values and gradients densely whatever is asked.
+    stype : {'default', 'row_sparse', 'csr'}, default 'default'
+        The storage type of the values. A ``'row_sparse'`` Parameter is read with
+        :meth:`row_sparse_data` through a Trainer (its kvstore holds the full value).
+    grad_stype : {'default', 'row_sparse', 'csr'}, default 'default'
+        The storage type of the gradients.
     """
 
     def __init__(self, name: str, grad_req: str = "write", shape: int | Sequence[int] | None = None,
@@ -268,12 +279,12 @@ class Parameter:
         return self._ctx_list
 
     def row_sparse_data(self, row_id: NDArray) -> NDArray:
-        """The value of a ``row_sparse`` Parameter on ``row_id``'s context, for the rows
-        ``row_id`` names (what a sparse Embedding looks up). Needs a Trainer made with it.
+        """The value of a ``row_sparse`` Parameter on ``row_id``'s context, holding only the
+        rows ``row_id`` names (what a sparse Embedding looks up).
 
-        mxlite keeps the Parameter dense: this is the Parameter's own array on that context,
-        every row included (MXNet pulls only the named rows from its kvstore); gradients
-        recorded through it reach the Parameter, as in MXNet.
+        The rows are pulled from the kvstore of the Trainer made with this Parameter (one is
+        needed) into the Parameter's own RowSparseNDArray on that context, which is returned:
+        gradients recorded through it are the Parameter's.
         """
         if self._stype != "row_sparse":
             raise MXNetError(f"Cannot return a copy of Parameter {self.name} via "
@@ -283,7 +294,8 @@ class Parameter:
                                     row_id)
 
     def list_row_sparse_data(self, row_id: NDArray) -> list[NDArray]:
-        """:meth:`row_sparse_data` on every context, in the order of initialization."""
+        """:meth:`row_sparse_data` on every context, in the order of initialization (the
+        rows ``row_id`` names pulled into each)."""
         if self._stype != "row_sparse":
             raise MXNetError(f"Cannot return copies of Parameter '{self.name}' on all contexts "
                              "via list_row_sparse_data() because its storage type is "
@@ -297,9 +309,9 @@ class Parameter:
         if not self._trainer:
             raise MXNetError(f"Cannot get row_sparse data for Parameter '{self.name}' when no "
                              "Trainer is created with it.")
-        # The Trainer made its kvstore (and copied the weights in) before the first pull.
-        self._trainer._prepare()
-        return self._check_and_get(self._data, ctx)
+        results = self._check_and_get(self._data, ctx)
+        self._trainer._row_sparse_pull(self, results, row_id)
+        return results
 
     # -- initialization ----------------------------------------------------------------------
 
@@ -357,21 +369,39 @@ class Parameter:
             while len(dev) <= ctx.device_id:
                 dev.append(None)
             dev[ctx.device_id] = i
+        if self._stype == "row_sparse" and data.stype != "row_sparse":
+            # MXNet initializes a row_sparse Parameter with every row stored (zeros too)
+            dense = np.array(data.asnumpy(), copy=True)
+            data = RowSparseNDArray(dense, np.arange(dense.shape[0], dtype=np.int64),
+                                    dense.shape, data.context)
+        elif self._stype != data.stype:
+            data = data.tostype(self._stype)
         self._data = [data.copyto(ctx) for ctx in self._ctx_list]
         self._init_grad()
 
     def _init_grad(self) -> None:
-        """Fresh zero gradients, attached to the values so autograd fills them."""
+        """Fresh zero gradients of storage type ``grad_stype``, marked as the values'
+        gradients so autograd fills them."""
         if self.grad_req == "null":
             self._grad = None
             return
-        for d in self._data:
-            d.attach_grad(self.grad_req)
-        self._grad = [d.grad for d in self._data]
+        self._grad = [nd.sparse.zeros(self._grad_stype, d.shape, ctx=d.context, dtype=d.dtype)
+                      for d in self._data]
+        autograd.mark_variables(self._data, self._grad, self.grad_req)
 
     def _reduce(self) -> NDArray:
-        """The value on the cpu (the mean over contexts when there are several)."""
+        """The value on the cpu (the mean over contexts when there are several; for a
+        row_sparse Parameter every row, pulled from the Trainer's kvstore)."""
         ctx = cpu()
+        if self._stype == "row_sparse":
+            if self._trainer is None:
+                # No kvstore holds the value yet: the arrays are it. (MXNet fails here with
+                # an AttributeError.)
+                return self._all_data()[0].copyto(ctx)
+            out = nd.sparse.zeros("row_sparse", self.shape, ctx=ctx, dtype=self.dtype)
+            all_rows = nd.arange(0, self.shape[0], dtype="int64", ctx=ctx)
+            self._trainer._row_sparse_pull(self, out, all_rows, full_idx=True)
+            return out
         block = self._all_data()
         if len(block) > 1:
             return nd.add_n(*(w.copyto(ctx) for w in block)) / len(block)
@@ -468,7 +498,7 @@ class Parameter:
         if self._grad is None:
             return
         for g in self._grad:
-            nd.zeros_like(g, out=g)
+            nd.zeros_like(g, out=g)  # a sparse gradient is left with no stored rows
 
     def cast(self, dtype: Any) -> None:
         """Cast values and gradients to ``dtype``."""
@@ -482,7 +512,11 @@ class Parameter:
                 return
             self._init_grad()
             for new, old in zip(self._grad, old_grad):
-                new[:] = old.astype(dtype)
+                cast = old.astype(dtype)
+                if new.stype != "default":
+                    new._data, new._aux = cast._data, cast._aux  # the stored rows kept
+                else:
+                    new[:] = cast
 
     def var(self) -> symbol.Symbol:
         """The parameter as a Symbol variable, with its shape, dtype, multipliers and init."""

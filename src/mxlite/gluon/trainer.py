@@ -20,11 +20,14 @@ Stale gradients: autograd sets ``_fresh_grad`` on a Parameter's value when a bac
 its gradient; ``step`` refuses a Parameter whose gradient was not refreshed since the last
 step, unless ``ignore_stale_grad`` (then it is skipped and its update count does not move).
 
-Storage types: mxlite's Parameters hold values and gradients densely whatever ``stype`` /
-``grad_stype`` say, and the updates are dense. The kvstore is chosen as MXNet chooses it:
-``row_sparse`` weights are always updated on a kvstore (made even for one context, and
-``update_on_kvstore=False`` is refused); ``row_sparse`` gradients of dense weights prefer
-updating in the Trainer (``update_on_kvstore`` False unless distributed).
+Storage types, as MXNet 1.9.1: ``row_sparse`` weights are always updated on a kvstore (made
+even for one context, and ``update_on_kvstore=False`` is refused), which holds their full
+value; ``Parameter.row_sparse_data`` pulls the rows a batch needs from it
+(:meth:`Trainer._row_sparse_pull`) and a step pushes the gradients without pulling the weights
+back. ``row_sparse`` gradients of dense weights prefer updating in the Trainer
+(``update_on_kvstore`` False unless distributed): over several contexts they are pushed and
+pulled back as their row_sparse sum. Optimizers update only the rows a row_sparse gradient
+holds when their ``lazy_update`` is on (the default).
 """
 
 from __future__ import annotations
@@ -252,7 +255,12 @@ class Trainer:
                     pending.append(param)
                     continue
                 arrays = param._all_data()
-                self._kvstore.broadcast(self._param2idx[param.name], arrays[0], arrays)
+                idx = self._param2idx[param.name]
+                if param._stype != "default":
+                    # the store keeps the full value; contexts pull the rows they need
+                    self._kvstore.init(idx, arrays[0])
+                else:
+                    self._kvstore.broadcast(idx, arrays[0], arrays)
         self._params_to_init = pending
 
     def _prepare(self) -> None:
@@ -260,6 +268,19 @@ class Trainer:
             self._init_kvstore()
         if self._params_to_init:
             self._init_params()
+
+    def _row_sparse_pull(self, parameter: Parameter, out: Any, row_id: Any,
+                         full_idx: bool = False) -> None:
+        """Pull the rows ``row_id`` of ``parameter``'s value from the kvstore into the
+        RowSparseNDArray(s) ``out`` (MXNet's ``Trainer._row_sparse_pull``); ``full_idx``
+        says ``row_id`` is every row.
+
+        MXNet pulls the whole stored value for ``full_idx``; mxlite's store keeps the weight
+        dense, so pulling every row by id is what keeps every row stored, as MXNet's
+        row_sparse value does (zero rows included)."""
+        self._prepare()
+        idx = self._param2idx[parameter.name]
+        self._kvstore.row_sparse_pull(idx, out=out, row_ids=row_id, priority=-idx)
 
     # -- learning rate -----------------------------------------------------------------------
 
@@ -326,11 +347,20 @@ class Trainer:
         for i, param in enumerate(self._params):
             if param.grad_req == "null":
                 continue
-            if self._update_on_kvstore:
-                self._kvstore.pushpull(i, param.list_grad(), out=param._all_data(),
-                                       priority=-i)
+            grads = param.list_grad()
+            if grads[0].stype != "default":
+                # Sparse gradients are pushed, then the dense weights (updates on the store)
+                # or the summed gradients pulled back; a row_sparse weight is pulled by the
+                # next row_sparse_data().
+                self._kvstore.push(i, grads, priority=-i)
+                if param._stype == "default":
+                    pull_list = param._all_data() if self._update_on_kvstore else grads
+                    self._kvstore.pull(i, pull_list, priority=-i,
+                                       ignore_sparse=self._distributed)
+            elif self._update_on_kvstore:
+                self._kvstore.pushpull(i, grads, out=param._all_data(), priority=-i)
             else:
-                self._kvstore.pushpull(i, param.list_grad(), priority=-i)
+                self._kvstore.pushpull(i, grads, priority=-i)
 
     def _update(self, ignore_stale_grad: bool = False) -> None:
         loss_scaler = getattr(self, "_amp_loss_scaler", None)

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from ..base import MXNetError
+from ..context import cpu
 from ..ndarray.ndarray import NDArray
 from .base import KVStoreBase, KVStoreError
 from .kvstore import KVStore, _group
@@ -217,6 +218,9 @@ class DistKVStore(KVStore):
         out = []
         reqs = []
         for k, m in zip(keys, merged):
+            if m.stype != "default" and (self._size > 1 or self._compression is not None):
+                # workers sum dense buffers (a row_sparse sum is densified first)
+                m = NDArray(m.asnumpy(), cpu(0))
             # Without an updater the sum is the new stored value: receive it there.
             buf = self._store[k] if self._updater is None else self._merge_buffer(k)
             if self._compression is not None:

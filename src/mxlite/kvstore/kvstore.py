@@ -161,12 +161,22 @@ class KVStore(KVStoreBase):
         buf = self._merge.get(key)
         if buf is None:
             stored = self._store[key]
-            buf = self._merge[key] = NDArray(np.empty_like(stored._data), cpu(0))
+            buf = self._merge[key] = NDArray(np.empty(stored.shape, stored._data.dtype),
+                                             cpu(0))
         return buf
 
     def _reduce_local(self, key: Any, arrays: list[NDArray]) -> NDArray:
-        """The sum over devices (with compression: of each device's dequantized values)."""
+        """The sum over devices (with compression: of each device's dequantized values).
+
+        Row_sparse values sum to a row_sparse array over the union of their rows, as in
+        MXNet: an optimizer then updates only those rows (``lazy_update``).
+        """
         from .. import ndarray as nd
+
+        if self._compression is None and all(a.stype == "row_sparse" for a in arrays):
+            if len(arrays) == 1:
+                return arrays[0] if self._updater is not None else arrays[0].copy()
+            return nd.add_n(*arrays)
 
         if self._compression is not None:
             comp = self._compression
@@ -193,6 +203,12 @@ class KVStore(KVStoreBase):
         stored = self._store[key]
         if self._updater is not None:
             self._updater(key, merged, stored)
+        elif merged.stype != "default" or stored.stype != "default":
+            # the sum becomes the stored value, in its own storage type (as MXNet's
+            # KVStoreLocal: pulling it into row_sparse arrays gives its rows)
+            value = merged.copy()
+            value._ctx = cpu(0)
+            self._store[key] = value
         elif merged is not stored:
             np.copyto(stored._data, merged._data, casting="unsafe")
 
@@ -216,15 +232,19 @@ class KVStore(KVStoreBase):
                     raise KVStoreError(f"pull: key {k!r} holds shape "
                                        f"{tuple(stored.shape)}, out has shape "
                                        f"{tuple(o.shape)}")
-                np.copyto(o._data, stored._data, casting="unsafe")
+                np.copyto(o._data, _dense(stored), casting="unsafe")
 
     @staticmethod
     def _pull_all_rows(key: Any, stored: NDArray, out: Any) -> None:
-        """``pull(..., ignore_sparse=False)`` into a row_sparse array: the whole value, its
-        non-zero rows stored (MXNet keeps a row_sparse value's rows the same way)."""
+        """``pull(..., ignore_sparse=False)`` into a row_sparse array: the whole value; a
+        row_sparse value keeps its rows, a dense one stores its non-zero rows."""
         if tuple(out.shape) != tuple(stored.shape):
             raise KVStoreError(f"pull: key {key!r} holds shape {tuple(stored.shape)}, out "
                                f"has shape {tuple(out.shape)}")
+        if stored.stype == "row_sparse":
+            out._data = stored._data.astype(out._data.dtype)
+            out._aux = (stored._aux[0].copy(),)
+            return
         dense = np.asarray(_dense(stored))
         flat = dense.reshape(dense.shape[0], -1) if dense.ndim else dense.reshape(1, 1)
         rows = np.flatnonzero(np.any(flat != 0, axis=1)).astype(np.int64)
@@ -279,7 +299,7 @@ class KVStore(KVStoreBase):
                 if rows.size and (rows[0] < 0 or rows[-1] >= stored.shape[0]):
                     raise KVStoreError(f"row_sparse_pull: key {k!r}: row ids must be in "
                                        f"[0, {stored.shape[0]})")
-                o._data = stored._data[rows].astype(o._data.dtype)
+                o._data = _dense(stored)[rows].astype(o._data.dtype)
                 o._aux = (rows,)
 
     # -- optimizer and compression ---------------------------------------------------------

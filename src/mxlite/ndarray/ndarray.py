@@ -303,17 +303,38 @@ class NDArray:
         """Computation is synchronous here; kept for API compatibility."""
 
     def attach_grad(self, grad_req: str = "write", stype: str | None = None) -> None:
-        """Make this array a variable of :mod:`~mxlite.autograd` with a zero gradient buffer,
-        readable as ``.grad``; ``grad_req`` is ``'write'``, ``'add'`` or ``'null'``."""
-        if stype not in (None, "default"):
-            from ..base import NotSupportedError
+        """Attach a zero gradient buffer, readable as ``.grad``, making this array a variable
+        of :mod:`~mxlite.autograd` (MXNet's ``attach_grad``).
 
-            raise NotSupportedError(f"attach_grad: gradient storage type {stype!r} is not "
-                                    "supported; gradients are dense")
-        # A sparse array's gradient is dense, of its logical shape (not its stored values').
-        buf = np.zeros_like(self._data) if self.stype == "default" else \
-            np.zeros(self.shape, self._data.dtype)
-        _ag._mark(self, NDArray(buf, self._ctx), grad_req)
+        Parameters
+        ----------
+        grad_req : {'write', 'add', 'null'}, default 'write'
+            How backward stores the gradient: overwrite, accumulate, or not at all.
+        stype : {'default', 'row_sparse', 'csr'}, optional
+            The storage type of the gradient; defaults to this array's own. Backward writes
+            the gradient in that storage: a row_sparse gradient stores the rows the operators
+            reached (``Embedding(sparse_grad=True)`` the rows looked up, ``dot(csr, w)`` the
+            rows the csr's columns name), a csr one its non-zero entries.
+
+        The buffer has this array's logical shape, dtype and context. (MXNet makes a buffer
+        asked for by ``stype`` float32 on the current context; mxlite keeps the array's.)
+        """
+        from .sparse import zeros as _sparse_zeros
+
+        stype = self.stype if stype is None else stype
+        if stype not in ("default", "row_sparse", "csr"):
+            raise NDArrayValueError(f"attach_grad: unknown storage type stype={stype!r}; "
+                                    "expected 'default', 'row_sparse' or 'csr'")
+        if stype == "csr" and self.ndim != 2:
+            raise NDArrayValueError(f"attach_grad: stype='csr' needs a 2-D array, this one "
+                                    f"has shape {self.shape}")
+        if stype == "default":
+            # A sparse array's dense gradient has its logical shape (not its stored values').
+            buf = NDArray(np.zeros_like(self._data) if self.stype == "default" else
+                          np.zeros(self.shape, self._data.dtype), self._ctx)
+        else:
+            buf = _sparse_zeros(stype, self.shape, ctx=self._ctx, dtype=self._data.dtype)
+        _ag._mark(self, buf, grad_req)
 
     def backward(self, out_grad: NDArray | None = None, retain_graph: bool = False,
                  train_mode: bool = True) -> None:

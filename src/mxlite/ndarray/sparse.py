@@ -137,6 +137,11 @@ class BaseSparseNDArray(NDArray):
         return type(self)._make(self._data.astype(dt), tuple(a.copy() for a in self._aux),
                                 self.shape, self._ctx)
 
+    def detach(self) -> BaseSparseNDArray:
+        """This array (values and indices shared, not copied, storage type kept) without its
+        gradient buffer."""
+        return type(self)._make(self._data, self._aux, self.shape, self._ctx)
+
     def copy(self) -> BaseSparseNDArray:
         return type(self)._make(self._data.copy(), tuple(a.copy() for a in self._aux),
                                 self.shape, self._ctx)

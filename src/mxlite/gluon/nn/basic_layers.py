@@ -432,9 +432,8 @@ class Embedding(HybridBlock):
     weight_initializer : Initializer
         Initializer for the `embeddings` matrix.
     sparse_grad: bool
-        In MXNet the gradient w.r.t. weight is then a 'row_sparse' NDArray. It is accepted and
-        passed on (the parameter's ``grad_stype``, the operator's ``sparse_grad``); the values
-        of the gradient are the same either way.
+        If True, the gradient w.r.t. weight is a 'row_sparse' NDArray holding the rows looked
+        up (the weight Parameter's ``grad_stype``); its ``grad_req`` must then be 'write'.
 
     Inputs:
         - **data**: (N-1)-D tensor with shape: `(x1, x2, ..., xN-1)`.
