@@ -199,7 +199,8 @@ def test_first_order_values_unchanged_by_create_graph():
     assert grads[0].dtype == grads[1].dtype == np.float32
 
 
-@pytest.mark.parametrize("act", ["relu", "sigmoid", "tanh", "softrelu", "softsign"])
+@pytest.mark.parametrize("act", ["relu", "sigmoid", "tanh", "softrelu", "softsign", "leaky",
+                                 "elu"])
 def test_gluon_gradient_penalty_through_activation(act):
     # WGAN-GP's penalty with Gluon layers: the input gradient of a two-layer critic, taken
     # with create_graph, squared and differentiated with respect to every parameter; each
@@ -207,8 +208,13 @@ def test_gluon_gradient_penalty_through_activation(act):
     r = np.random.default_rng(11)
     x0 = r.uniform(-1.5, 1.5, (4, 3))
     net = mx.gluon.nn.Sequential()
-    net.add(mx.gluon.nn.Dense(5, activation=act, in_units=3),
-            mx.gluon.nn.Dense(1, in_units=5))
+    if act == "leaky":
+        net.add(mx.gluon.nn.Dense(5, in_units=3), mx.gluon.nn.LeakyReLU(0.2))
+    elif act == "elu":
+        net.add(mx.gluon.nn.Dense(5, in_units=3), mx.gluon.nn.ELU(0.7))
+    else:
+        net.add(mx.gluon.nn.Dense(5, activation=act, in_units=3))
+    net.add(mx.gluon.nn.Dense(1, in_units=5))
     net.initialize(mx.init.Normal(0.8))
     net.cast("float64")
     params = list(net.collect_params().values())

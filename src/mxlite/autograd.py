@@ -617,9 +617,11 @@ class _GraphWalk:
     def backward(node: _Node, ogs: list, need: tuple) -> list:
         if node.graph_backward is not None:
             try:
-                return node.graph_backward(node, ogs, need)
+                igs = node.graph_backward(node, ogs, need)
             except _NoGraph:
-                pass
+                igs = None
+            if igs is not None:  # None: no graph for these parameters
+                return igs
         return _opaque_backward(node, ogs, need)
 
 

@@ -202,9 +202,8 @@ def _as(fn):
 NP_MATH = SimpleNamespace(
     abs=np.abs, asarray=np.asarray, broadcast_to=np.broadcast_to, cos=np.cos, cosh=np.cosh,
     digamma=digamma, exp=np.exp, expm1=np.expm1, floor=np.floor, isnan=np.isnan, log=np.log,
-    sign=np.sign,
-    sin=np.sin, sinh=np.sinh, sqrt=np.sqrt, square=np.square, sum=np.sum, where=np.where,
-    zeros_like=np.zeros_like)
+    ones_like=np.ones_like, sign=np.sign, sin=np.sin, sinh=np.sinh, sqrt=np.sqrt,
+    square=np.square, sum=np.sum, where=np.where, zeros_like=np.zeros_like)
 
 
 def _float_only(d):

@@ -1319,6 +1319,17 @@ def _leaky_backward(attrs, out_grads, inputs, outputs, ctx):
     return [dx, np.reshape(dgamma, gamma.shape).astype(gamma.dtype, copy=False)]
 
 
+def _leaky_grad_graph(F, attrs, out_grads, inputs, outputs, ctx):
+    # leaky and elu, the penalised critics' activations; the others differentiate once
+    x, g = inputs[0], out_grads[0]
+    s = attrs.slope
+    if attrs.act_type == "leaky":
+        return [g * ((x > 0) * (1 - s) + s)]
+    if attrs.act_type == "elu":
+        return [g * F.where(x > 0, F.ones_like(x), s * F.exp(x))]
+    return None
+
+
 def _leaky_shape(attrs: Attrs, ins: list, outs: list):
     d = ins[0]
     if d is not None and attrs.act_type == "prelu" and ins[1] is None:
@@ -1341,6 +1352,7 @@ declare(
     # MXNet starts PReLU's slopes at 0.25 (the initializer reads this from the variable).
     input_var_attrs={"gamma": {"__init__": '["Constant", {"value": 0.25}]'}},
     infer_shape=_leaky_shape, forward=_leaky_forward, backward=_leaky_backward,
+    grad_graph=_leaky_grad_graph,
 )
 
 

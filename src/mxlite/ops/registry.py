@@ -365,8 +365,8 @@ class Op:
     # The gradient as operators (MXNet's FGradient), for gradients that are differentiated
     # again (``autograd.grad(create_graph=True)``): ``(F, attrs, out_grads, inputs, outputs,
     # ctx) -> input gradients``, backward's arguments with ``F``, a namespace of recorded
-    # NDArray operators, and NDArrays in and out. Operators without one give gradients that
-    # cannot be.
+    # NDArray operators, and NDArrays in and out (None where these parameters have none).
+    # Operators without one give gradients that cannot be.
     grad_graph: Callable | None = None
     doc: str = ""
 
