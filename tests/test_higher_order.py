@@ -243,3 +243,47 @@ def test_gluon_gradient_penalty_through_activation(act):
                 want[i] += sign * penalty().asscalar() / (2 * eps)
         p.set_data(nd.array(data, dtype="float64"))
         np.testing.assert_allclose(got[p.name], want, rtol=1e-5, atol=1e-6, err_msg=p.name)
+
+
+@pytest.mark.parametrize("layer", ["conv", "conv_nobias_strided", "deconv"])
+def test_gradient_penalty_through_convolutions(layer):
+    # A DCGAN-style critic, beyond MXNet 1.9.1 (_backward_Convolution has no gradient there):
+    # the penalty's gradient in every parameter against central differences, in float64
+    r = np.random.default_rng(5)
+    x0 = r.uniform(-1, 1, (2, 2, 6, 6))
+    nn = mx.gluon.nn
+    net = nn.Sequential()
+    if layer == "conv":
+        net.add(nn.Conv2D(3, 3, padding=1, in_channels=2))
+    elif layer == "conv_nobias_strided":
+        net.add(nn.Conv2D(3, 3, strides=2, use_bias=False, in_channels=2))
+    else:
+        net.add(nn.Conv2DTranspose(3, 3, strides=2, in_channels=2))
+    net.add(nn.LeakyReLU(0.2), nn.Dense(1))
+    net.initialize(mx.init.Normal(0.5))
+    net.cast("float64")
+    net(nd.array(x0, dtype="float64"))  # deferred shapes
+    params = list(net.collect_params().values())
+
+    def penalty() -> Any:
+        x = nd.array(x0, dtype="float64")
+        x.attach_grad()
+        with autograd.record():
+            gx = autograd.grad(net(x), x, create_graph=True, retain_graph=True)[0]
+            total = ((gx.reshape((2, -1)) ** 2).sum(axis=1) - 1).square().sum()
+        return total
+
+    penalty().backward()
+    eps = 1e-6
+    for p in params:
+        got = p.grad().asnumpy().copy()
+        data = p.data().asnumpy().copy()
+        want = np.zeros_like(data)
+        for i in np.ndindex(data.shape):
+            for sign in (1, -1):
+                moved = data.copy()
+                moved[i] += sign * eps
+                p.set_data(nd.array(moved, dtype="float64"))
+                want[i] += sign * penalty().asscalar() / (2 * eps)
+        p.set_data(nd.array(data, dtype="float64"))
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=p.name)

@@ -338,7 +338,13 @@ def _nd_math() -> Any:
         ops["isnan"] = nd.contrib.isnan
         ops["broadcast_to"] = lambda x, shape: nd.broadcast_to(x, shape=shape)
         ops["asarray"] = lambda x: x if isinstance(x, NDArray) else NDArray(np.asarray(x))
-        _ND_MATH = SimpleNamespace(dot=nd.dot, **{
+
+        def record(inputs: list, values: list, backward: Callable, name: str) -> list:
+            # a gradient computed by kernels, taped as one node differentiated by ``backward``
+            outs = [NDArray(np.asarray(v)) for v in values]
+            record_custom(inputs, outs, backward, name)
+            return outs
+        _ND_MATH = SimpleNamespace(dot=nd.dot, record=record, **{
             name: no_graph(name) if op is None else lift(op, getattr(NP_MATH, name))
             for name, op in ops.items()})
     return _ND_MATH

@@ -36,7 +36,7 @@ from ._util import (
     size_of,
 )
 from .elemwise import NP_MATH
-from .registry import Attrs, same_shape, same_type
+from .registry import Attrs, bilinear_grad_graph, same_shape, same_type
 
 # ----------------------------------------------------------------------------------------
 # Shared kernel helpers.
@@ -438,6 +438,7 @@ declare(
     params=_conv_params(no_bias=False, workspace=1024, deconv=False),
     inputs=_weighted_inputs,
     infer_shape=_conv_shape, forward=_conv_forward, backward=_conv_backward,
+    grad_graph=bilinear_grad_graph,
 )
 
 
@@ -533,6 +534,7 @@ declare(
     params=_conv_params(no_bias=True, workspace=512, deconv=True),
     inputs=_weighted_inputs,
     infer_shape=_deconv_shape, forward=_deconv_forward, backward=_deconv_backward,
+    grad_graph=bilinear_grad_graph,
 )
 
 

@@ -332,6 +332,32 @@ class OpContext:
         return self.need_grad is None or self.need_grad[i]
 
 
+def bilinear_grad_graph(F, attrs, out_grads, inputs, outputs, ctx):
+    """``grad_graph`` of an operator ``y = B(data, weight) (+ bias)`` bilinear in data and
+    weight (the convolutions). Its gradient ``dx = Bx'(g; W)``, ``dW = Bw'(g; x)``,
+    ``db = S(g)`` is recorded as one node whose own gradient is the operator's kernels again
+    on swapped operands: under head gradients ``hx, hW, hb`` it is ``B(hx, W) + B(x, hW) + hb``
+    for ``g``, ``Bx'(g; hW)`` for ``x`` and ``Bw'(g; hx)`` for ``W``. So such gradients can
+    be differentiated once more (MXNet 1.9.1 differentiates none of them)."""
+    op = attrs.op
+    g, x, w = (np.asarray(a) for a in (out_grads[0], inputs[0], inputs[1]))
+    b = np.zeros(np.shape(inputs[2]), g.dtype) if len(inputs) > 2 else None
+
+    def run(data, weight, bias, head=None):
+        kctx = OpContext(is_train=True)
+        ins = [data, weight] + ([] if b is None else [bias])
+        out = op.forward(attrs, ins, kctx)
+        return out[0] if head is None else op.backward(attrs, [head], ins, out, kctx)
+
+    def backward(heads: list) -> list:
+        hx, hw = heads[0], heads[1]
+        dg = run(hx, w, None if b is None else heads[2]) + run(x, hw, b)
+        return [dg, run(x, hw, b, g)[0], run(hx, w, b, g)[1]]
+
+    return F.record(list(out_grads[:1]) + list(inputs[:2]), run(x, w, b, g), backward,
+                    "_backward_" + op.name)
+
+
 ShapeList = list  # list[tuple[int, ...] | None]
 InferShape = Callable[[Attrs, ShapeList, ShapeList], tuple[ShapeList, ShapeList]]
 InferType = Callable[[Attrs, list, list], tuple[list, list]]
