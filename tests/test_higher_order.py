@@ -287,3 +287,33 @@ def test_gradient_penalty_through_convolutions(layer):
                 want[i] += sign * penalty().asscalar() / (2 * eps)
         p.set_data(nd.array(data, dtype="float64"))
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=p.name)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max", "prod"])
+def test_reductions_second_order(reduce):
+    # d/dx of sum(d/dx f) for f = reduce(tanh(x) * x, axis=1), against finite differences
+    r = np.random.default_rng(9)
+    x0 = r.uniform(0.3, 1.5, (3, 4))
+
+    def f(v):
+        return getattr(nd, reduce)(nd.tanh(v) * v, axis=1)
+
+    def first(v0: np.ndarray) -> float:
+        v = nd.array(v0, dtype="float64")
+        v.attach_grad()
+        with autograd.record():
+            g = autograd.grad(f(v), v)[0]
+        return float(g.asnumpy().sum())
+
+    x = nd.array(x0, dtype="float64")
+    x.attach_grad()
+    with autograd.record():
+        g = autograd.grad(f(x), x, create_graph=True, retain_graph=True)[0]
+        second = autograd.grad(g, x)[0].asnumpy()
+    eps = 1e-6
+    want = np.zeros_like(x0)
+    for i in np.ndindex(x0.shape):
+        e = np.zeros_like(x0)
+        e[i] = eps
+        want[i] = (first(x0 + e) - first(x0 - e)) / (2 * eps)
+    np.testing.assert_allclose(second, want, rtol=1e-5, atol=1e-6)

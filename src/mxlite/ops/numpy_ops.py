@@ -819,7 +819,7 @@ def _np_reduce_backward(deriv):
         n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
         g = g.astype(x.dtype, copy=False).reshape(kept)
         with np.errstate(divide="ignore", invalid="ignore"):
-            d = deriv(g, x, y.astype(x.dtype, copy=False).reshape(kept), n)
+            d = deriv(NP_MATH, g, x, y.astype(x.dtype, copy=False).reshape(kept), n)
         return [np.broadcast_to(d, x.shape).astype(x.dtype, copy=False)]
     return backward
 

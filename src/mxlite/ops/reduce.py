@@ -17,6 +17,7 @@ from ._util import (
     scalar_shape,
     size_of,
 )
+from .elemwise import NP_MATH
 from .registry import Attrs
 
 
@@ -67,35 +68,44 @@ def kept_shape(attrs: Attrs, shape: tuple, axis, exclude: bool = False) -> tuple
     return tuple(1 if i in axes else d for i, d in enumerate(shape))
 
 
-def _reduce_backward(deriv):
-    def backward(attrs, out_grads, inputs, outputs, ctx):
-        (g,), (x,), (y,) = out_grads, inputs, outputs
+def _reduce_grads(deriv):
+    """(backward kernel, grad_graph) of a reduction from its derivative."""
+    def grad(F, attrs, g, x, y):
         kept = kept_shape(attrs, x.shape, attrs.axis, attrs.exclude)
         n = x.size // max(1, size_of(kept))
+        return F.broadcast_to(deriv(F, g.reshape(kept), x, y.reshape(kept), n), x.shape)
+
+    def backward(attrs, out_grads, inputs, outputs, ctx):
+        (g,), (x,), (y,) = out_grads, inputs, outputs
         with np.errstate(divide="ignore", invalid="ignore"):
-            d = deriv(g.reshape(kept), x, y.reshape(kept), n)
-        return [np.broadcast_to(d, x.shape).astype(x.dtype, copy=False)]
-    return backward
+            return [grad(NP_MATH, attrs, g, x, y).astype(x.dtype, copy=False)]
+
+    def grad_graph(F, attrs, out_grads, inputs, outputs, ctx):
+        return [grad(F, attrs, out_grads[0], inputs[0], outputs[0])]
+    return backward, grad_graph
 
 
-# (canonical, numpy kernel, derivative (g, x, y, n reduced per output) -> gradient, aliases).
-# max/min send the gradient to every element equal to the result, ties included, as MXNet does.
+# (canonical, numpy kernel, derivative (F, g, x, y, n reduced per output) -> gradient, aliases),
+# over ``F`` as the elementwise derivatives are. max/min send the gradient to every element
+# equal to the result, ties included, as MXNet does.
 _REDUCE = [
-    ("sum", np.sum, lambda g, x, y, n: g, ("sum_axis", "_sparse_sum")),
-    ("mean", np.mean, lambda g, x, y, n: g / x.dtype.type(n), ("_sparse_mean",)),
-    ("prod", np.prod, lambda g, x, y, n: g * y / x, ()),
-    ("max", np.max, lambda g, x, y, n: g * (x == y), ("max_axis",)),
-    ("min", np.min, lambda g, x, y, n: g * (x == y), ("min_axis",)),
-    ("nansum", np.nansum, lambda g, x, y, n: g * ~np.isnan(x), ()),
-    ("nanprod", np.nanprod, lambda g, x, y, n: np.where(np.isnan(x), 0, g * y / x), ()),
+    ("sum", np.sum, lambda F, g, x, y, n: g, ("sum_axis", "_sparse_sum")),
+    ("mean", np.mean, lambda F, g, x, y, n: g / n, ("_sparse_mean",)),
+    ("prod", np.prod, lambda F, g, x, y, n: g * y / x, ()),
+    ("max", np.max, lambda F, g, x, y, n: g * (x == y), ("max_axis",)),
+    ("min", np.min, lambda F, g, x, y, n: g * (x == y), ("min_axis",)),
+    ("nansum", np.nansum, lambda F, g, x, y, n: g * (x == x), ()),  # 0 where x is NaN
+    ("nanprod", np.nanprod,
+     lambda F, g, x, y, n: F.where(F.isnan(x), F.zeros_like(x), g * y / x), ()),
 ]
 
 _REDUCE_PARAMS = {"axis": P(OPT_SHAPE, None), "keepdims": P(BOOL, False),
                   "exclude": P(BOOL, False)}
 
 for _name, _fn, _deriv, _aliases in _REDUCE:
+    _back, _graph = _reduce_grads(_deriv)
     declare(_name, *_aliases, params=dict(_REDUCE_PARAMS), infer_shape=_reduce_infer,
-            forward=_reduce_forward(_fn), backward=_reduce_backward(_deriv))
+            forward=_reduce_forward(_fn), backward=_back, grad_graph=_graph)
 
 
 def _norm_shape(attrs: Attrs, ins: list, outs: list):
