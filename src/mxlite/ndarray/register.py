@@ -115,6 +115,8 @@ def invoke(op: Op, func_name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         if sparse_out is None:
             ins = [_dense(a) for a in arrays]
             outs = op.forward(attrs, ins, octx)
+    except MXNetError:
+        raise  # the kernel's own refusal, of its own class (IndexError-like ones too)
     except (ValueError, IndexError, KeyError) as e:
         raise MXNetError(f"{func_name} ({op.name}): {e}") from None
     if timed:

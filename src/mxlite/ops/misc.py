@@ -744,26 +744,37 @@ declare("size_array", infer_shape=_size_array_shape, infer_type=_int64_out,
 # Layout moves.
 
 
+def _block_out(attrs: Attrs, d: tuple, to_space: bool) -> tuple:
+    """MXNet's DepthToSpaceOpShape / SpaceToDepthOpShape checks, in their order, and the
+    output shape. Zero-size dims are refused even under np_shape (MXNet does)."""
+    b = attrs.block_size
+    if len(d) != 4:
+        raise fail(attrs, f"data of shape {d} must have 4 dims (NCHW)")
+    if b < 1:  # 0 fails MXNet's check; a negative one makes negative dims, refused too
+        raise fail(attrs, f"block_size={b} must be a positive integer")
+    n, c, h, w = d
+    if 0 in d:
+        raise fail(attrs, f"data of shape {d} has a zero-size dim (the depth, batch and "
+                          "space dims must be non-zero)")
+    if to_space:
+        if c % (b * b):
+            raise fail(attrs, f"the {c} channels of data {d} do not divide by "
+                              f"block_size^2 = {b * b}")
+        return (n, c // (b * b), h * b, w * b)
+    if h % b or w % b:
+        raise fail(attrs, f"height and width of data {d} do not divide by "
+                          f"block_size = {b}")
+    return (n, c * b * b, h // b, w // b)
+
+
 def _block_shape(to_space: bool):
     def infer(attrs: Attrs, ins: list, outs: list):
         d = ins[0]
         if d is None:
             return ins, outs
-        b = attrs.block_size
-        if len(d) != 4:
-            raise fail(attrs, f"data of shape {d} must have 4 dims (NCHW)")
-        n, c, h, w = d
-        if to_space:
-            if c % (b * b):
-                raise fail(attrs, f"the {c} channels of data {d} do not divide by "
-                                  f"block_size^2 = {b * b}")
-            o = (n, c // (b * b), h * b, w * b)
-        else:
-            if h % b or w % b:
-                raise fail(attrs, f"height and width of data {d} do not divide by "
-                                  f"block_size = {b}")
-            o = (n, c * b * b, h // b, w // b)
-        assign(attrs, outs, 0, o, ["output"])
+        if len(d) == 4 and 0 in d:  # unknown dims (legacy): checked once known
+            return ins, outs
+        assign(attrs, outs, 0, _block_out(attrs, d, to_space), ["output"])
         return ins, outs
     return infer
 
@@ -780,13 +791,22 @@ def _space_to_depth(x: np.ndarray, b: int) -> np.ndarray:
     return y.reshape(n, c * b * b, h // b, w // b)
 
 
+def _block_forward(to_space: bool):
+    move = _depth_to_space if to_space else _space_to_depth
+
+    def forward(attrs, inputs, ctx):
+        _block_out(attrs, inputs[0].shape, to_space)  # the imperative call's checks
+        return [move(inputs[0], attrs.block_size)]
+    return forward
+
+
 # Each is the other's gradient.
 declare("depth_to_space", params={"block_size": P(INT)}, infer_shape=_block_shape(True),
-        forward=lambda attrs, inputs, ctx: [_depth_to_space(inputs[0], attrs.block_size)],
+        forward=_block_forward(True),
         backward=lambda attrs, og, inputs, outputs, ctx: [
             _space_to_depth(og[0], attrs.block_size)])
 declare("space_to_depth", params={"block_size": P(INT)}, infer_shape=_block_shape(False),
-        forward=lambda attrs, inputs, ctx: [_space_to_depth(inputs[0], attrs.block_size)],
+        forward=_block_forward(False),
         backward=lambda attrs, og, inputs, outputs, ctx: [
             _depth_to_space(og[0], attrs.block_size)])
 
@@ -804,11 +824,21 @@ def _diag_shape(attrs: Attrs, ins: list, outs: list):
     a2 = axis_of(attrs, attrs.axis2, len(d), "axis2")
     if a1 == a2:
         raise fail(attrs, f"axis1 and axis2 cannot refer to the same axis {a1}")
-    r, c = d[a1], d[a2]
-    n = max(0, min(r, c - k) if k > 0 else min(r + k, c))
+    n = _diag_len(attrs, d[a1], d[a2]) if d[a1] and d[a2] else 0
     rest = tuple(x for i, x in enumerate(d) if i not in (a1, a2))
     assign(attrs, outs, 0, (*rest, n), ["output"])
     return ins, outs
+
+
+def _diag_len(attrs: Attrs, rows: int, cols: int) -> int:
+    """Length of the k-th diagonal of a rows x cols matrix. As in MXNet, a diagonal just past
+    the corner is empty (length 0) and one beyond that does not exist (refused)."""
+    k = attrs.k
+    n = min(rows, cols - k) if k > 0 else min(rows + k, cols)
+    if n < 0:
+        raise fail(attrs, f"k={k}: the diagonal does not exist for a {rows} x {cols} matrix "
+                          f"(axis1={attrs.axis1}, axis2={attrs.axis2})")
+    return n
 
 
 def _diag_index(attrs: Attrs, shape: tuple):
@@ -816,8 +846,7 @@ def _diag_index(attrs: Attrs, shape: tuple):
     a1 = axis_of(attrs, attrs.axis1, len(shape), "axis1")
     a2 = axis_of(attrs, attrs.axis2, len(shape), "axis2")
     k = attrs.k
-    n = max(0, min(shape[a1], shape[a2] - k) if k > 0 else min(shape[a1] + k, shape[a2]))
-    i = np.arange(n)
+    i = np.arange(_diag_len(attrs, shape[a1], shape[a2]))
     return a1, a2, (i, i + k) if k >= 0 else (i - k, i)
 
 
@@ -1079,17 +1108,28 @@ def _gather_nd_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+class IndexOutOfBounds(MXNetError, IndexError):
+    """An index past its axis: MXNet raises Python's IndexError there (its error type
+    registry maps ``IndexError:`` messages to it); this is also an MXNetError."""
+
+
 def _index_tuple(attrs: Attrs, indices: np.ndarray, shape: tuple) -> tuple:
     """gather_nd's indices (M, ...) as a numpy fancy index into the first M dims of ``shape``;
     negative indices count from the end, as in MXNet; out-of-range ones are an error."""
-    idx = indices.astype(np.int64)
-    bound = np.array(shape[:len(idx)]).reshape((-1,) + (1,) * (idx.ndim - 1))
-    bad = (idx >= bound) | (idx < -bound)
+    bound = np.array(shape[:len(indices)]).reshape((-1,) + (1,) * (indices.ndim - 1))
+    # MXNet compares the indices as given (a float 2.5 is past an axis of 3) before it
+    # truncates them; it reports the first axis with a bad index, and that axis's last one.
+    bad = (indices > bound - 1) | (indices < -bound)
     if bad.any():
-        dim, *where = np.argwhere(bad)[0]
-        raise fail(attrs, f"index out of bound: indices[{dim}, {', '.join(map(str, where))}] = "
-                          f"{idx[(dim, *where)]} for dim {dim} of size {shape[dim]}")
-    return tuple(idx)
+        m = int(np.argmax(bad.reshape(len(bad), -1).any(axis=1)))
+        where = np.unravel_index(np.flatnonzero(bad[m])[-1], bad.shape[1:])
+        value = indices[(m, *where)]
+        value = int(value) if float(value).is_integer() else float(value)
+        raise IndexOutOfBounds(
+            f"operator {attrs.op.name}: index out of bound: indices[{m}, "
+            f"{', '.join(str(int(w)) for w in where)}] = {value}: index {value} is out of "
+            f"bounds for axis {m} with size {shape[m]}")
+    return tuple(indices.astype(np.int64))
 
 
 def _gather_nd_forward(attrs, inputs, ctx):

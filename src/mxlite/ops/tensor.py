@@ -21,6 +21,7 @@ import numpy as np
 
 from ..base import MXNetError
 from ..ndarray.shape_codes import infer_reshape
+from ..util import is_np_shape
 from ._util import (
     BOOL,
     F32,
@@ -478,7 +479,7 @@ def _slice_shape(attrs: Attrs, ins: list, outs: list):
     o = list(d)
     for i, (bi, ei, si) in enumerate(zip(b, e, step)):
         if si == 0:
-            raise fail(attrs, f"slice step cannot be 0 (axis {i})")
+            raise fail(attrs, f"step={tuple(step)}: the step of axis {i} cannot be 0")
         if d[i]:
             o[i] = len(range(d[i])[slice(bi, ei, si)])
     return _out_only(attrs, outs, tuple(o), ins)
@@ -506,9 +507,9 @@ def _slice_axis_shape(attrs: Attrs, ins: list, outs: list):
         n = d[ax]
         b = attrs.begin + n if attrs.begin < 0 else attrs.begin
         e = n if attrs.end is None else (attrs.end + n if attrs.end < 0 else attrs.end)
-        if not 0 <= b < e <= n:
-            raise fail(attrs, f"slice [{attrs.begin}:{attrs.end}] is invalid for axis {ax} "
-                              f"of the input of shape {d}")
+        if not 0 <= b < e <= n:  # MXNet refuses empty and out-of-range slices here
+            raise fail(attrs, f"begin={attrs.begin}, end={attrs.end} is not a non-empty "
+                              f"range of axis {ax} (size {n}) of the input of shape {d}")
         o[ax] = e - b
     return _out_only(attrs, outs, tuple(o), ins)
 
@@ -538,7 +539,8 @@ def _slice_like_shape(attrs: Attrs, ins: list, outs: list):
     o = list(d)
     for a in axes:
         if a >= len(like):
-            raise fail(attrs, f"axis {a} is out of range for shape_like {like}")
+            raise fail(attrs, f"axes={tuple(attrs.axes)}: axis {a} is out of range for "
+                              f"shape_like {like}")
         if d[a] and like[a] > d[a]:
             raise fail(attrs, f"shape_like {like} is larger than data {d} on axis {a}")
         o[a] = like[a]
@@ -692,7 +694,17 @@ declare(
 )
 
 
+def _check_reps(attrs: Attrs) -> None:
+    # MXNet 1.9.1 multiplies each dim by its rep and refuses a negative product (a shape dim
+    # must be >= -1), at inference time already, symbolic or imperative.
+    bad = [r for r in attrs.reps if r < 0]
+    if bad:
+        raise fail(attrs, f"reps={tuple(attrs.reps)} holds the negative value {bad[0]} "
+                          "(every rep must be >= 0)")
+
+
 def _tile_shape(attrs: Attrs, ins: list, outs: list):
+    _check_reps(attrs)
     d = ins[0]
     if d is None:
         return ins, outs
@@ -700,10 +712,19 @@ def _tile_shape(attrs: Attrs, ins: list, outs: list):
     n = max(len(d), len(reps))
     d2 = (1,) * (n - len(d)) + tuple(d)
     r2 = (1,) * (n - len(reps)) + tuple(reps)
+    # A rep of 0 gives a 0 dim: unknown in legacy shape semantics (MXNet's
+    # ConvertToNumpyShape), so the output is only partially inferred, as in MXNet.
     return _out_only(attrs, outs, tuple(x * r for x, r in zip(d2, r2)), ins)
 
 
 def _tile_forward(attrs, inputs, ctx):
+    _check_reps(attrs)
+    if 0 in attrs.reps and not is_np_shape():
+        # Legacy shape semantics read the resulting 0 dim as "unknown": MXNet's imperative
+        # call fails to infer the output shape. Under np_shape it is an empty array.
+        raise fail(attrs, f"reps={tuple(attrs.reps)}: inferring the output shape failed (a "
+                          "rep of 0 gives an empty dim, which needs numpy shape semantics, "
+                          "mx.np_shape())")
     return [np.tile(inputs[0], attrs.reps)]
 
 
@@ -760,8 +781,12 @@ declare(
 def _flip_axes(attrs: Attrs, ndim: int) -> tuple[int, ...]:
     bad = [a for a in attrs.axis if not 0 <= a < ndim]
     if bad:  # MXNet 1.9.1 takes no negative axes here
-        raise fail(attrs, f"axis {bad[0]} must be in range [0, {ndim})")
-    return tuple(set(attrs.axis))
+        raise fail(attrs, f"axis={tuple(attrs.axis)}: axis {bad[0]} must be in range "
+                          f"[0, {ndim})")
+    # MXNet reverses once per listed axis, so an axis listed twice comes back unreversed:
+    # only the axes listed an odd number of times are flipped.
+    axes, counts = np.unique(np.asarray(attrs.axis, dtype=np.int64), return_counts=True)
+    return tuple(int(a) for a in axes[counts % 2 == 1])
 
 
 def _reverse_forward(attrs, inputs, ctx):
