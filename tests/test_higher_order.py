@@ -245,7 +245,7 @@ def test_gluon_gradient_penalty_through_activation(act):
         np.testing.assert_allclose(got[p.name], want, rtol=1e-5, atol=1e-6, err_msg=p.name)
 
 
-@pytest.mark.parametrize("layer", ["conv", "conv_nobias_strided", "deconv"])
+@pytest.mark.parametrize("layer", ["conv", "conv_nobias_strided", "deconv", "conv_avgpool"])
 def test_gradient_penalty_through_convolutions(layer):
     # A DCGAN-style critic, beyond MXNet 1.9.1 (_backward_Convolution has no gradient there):
     # the penalty's gradient in every parameter against central differences, in float64
@@ -257,8 +257,10 @@ def test_gradient_penalty_through_convolutions(layer):
         net.add(nn.Conv2D(3, 3, padding=1, in_channels=2))
     elif layer == "conv_nobias_strided":
         net.add(nn.Conv2D(3, 3, strides=2, use_bias=False, in_channels=2))
-    else:
+    elif layer == "deconv":
         net.add(nn.Conv2DTranspose(3, 3, strides=2, in_channels=2))
+    else:
+        net.add(nn.Conv2D(3, 3, in_channels=2), nn.AvgPool2D(2))
     net.add(nn.LeakyReLU(0.2), nn.Dense(1))
     net.initialize(mx.init.Normal(0.5))
     net.cast("float64")

@@ -36,7 +36,7 @@ from ._util import (
     size_of,
 )
 from .elemwise import NP_MATH
-from .registry import Attrs, bilinear_grad_graph, same_shape, same_type
+from .registry import Attrs, bilinear_grad_graph, linear_grad_graph, same_shape, same_type
 
 # ----------------------------------------------------------------------------------------
 # Shared kernel helpers.
@@ -581,6 +581,13 @@ def _pool_shape(attrs: Attrs, ins: list, outs: list):
     return ins, outs
 
 
+def _pool_grad_graph(F, attrs, out_grads, inputs, outputs, ctx):
+    # average and sum pooling are linear; max and lp pooling differentiate once
+    if attrs.pool_type in ("avg", "sum"):
+        return linear_grad_graph(F, attrs, out_grads, inputs, outputs, ctx)
+    return None
+
+
 def _pool_outputs(a: Attrs):
     # MXNet 1.9.1's CPU build (oneDNN) gives max pooling with a kernel over channel-first data
     # a hidden workspace output; it shows in the saved JSON's node_row_ptr.
@@ -662,7 +669,7 @@ declare(
         "count_include_pad": P(OPT_BOOL, None), "layout": P(opt_enum(*_LAYOUTS), None),
     },
     outputs=_pool_outputs, num_visible_outputs=1, infer_shape=_pool_shape,
-    forward=_pool_forward, backward=_pool_backward,
+    forward=_pool_forward, backward=_pool_backward, grad_graph=_pool_grad_graph,
 )
 
 # ----------------------------------------------------------------------------------------

@@ -358,6 +358,22 @@ def bilinear_grad_graph(F, attrs, out_grads, inputs, outputs, ctx):
                     "_backward_" + op.name)
 
 
+def linear_grad_graph(F, attrs, out_grads, inputs, outputs, ctx):
+    """``grad_graph`` of an operator ``y = L(data)`` linear in its one input (average
+    pooling): its gradient ``dx = L'(g)`` is recorded as one node whose own gradient is the
+    operator's forward, ``L(hx)`` for ``g``, so it can be differentiated once more."""
+    op = attrs.op
+    x, g = np.asarray(inputs[0]), np.asarray(out_grads[0])
+    kctx = OpContext(is_train=True)
+    y = op.forward(attrs, [x], kctx)
+    dx = op.backward(attrs, [g] + [np.zeros_like(o) for o in y[1:]], [x], y, kctx)[0]
+
+    def backward(heads: list) -> list:
+        return [op.forward(attrs, [heads[0]], OpContext(is_train=True))[0]]
+
+    return F.record([out_grads[0]], [dx], backward, "_backward_" + op.name)
+
+
 ShapeList = list  # list[tuple[int, ...] | None]
 InferShape = Callable[[Attrs, ShapeList, ShapeList], tuple[ShapeList, ShapeList]]
 InferType = Callable[[Attrs, list, list], tuple[list, list]]
