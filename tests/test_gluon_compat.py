@@ -117,3 +117,34 @@ def test_gradient_of_a_dropped_variable_is_skipped():
     del x  # nobody can read its gradient any more
     y.backward()
     np.testing.assert_array_equal(w.grad.asnumpy(), np.ones(3, np.float32))
+
+
+def test_block_scope_of_any_prefixed_object_names_in_its_thread():
+    # MXNet's test_thread_local.py::test_blockscope: a scope entered in a thread over a plain
+    # object with a prefix names that thread's symbols, and not the main thread's
+    import threading
+
+    from mxlite.gluon import block
+    from mxlite.name import NameManager
+
+    class Prefixed:
+        def __init__(self, prefix: str) -> None:
+            self.prefix, self._empty_prefix = prefix, False
+
+    got: list[str] = []
+    entered, release = threading.Event(), threading.Event()
+
+    def spawned() -> None:
+        with block._BlockScope(Prefixed("spawned_")):
+            entered.set()
+            release.wait()
+            got.append(NameManager._current.value.get(None, "hello"))
+
+    t = threading.Thread(target=spawned)
+    t.start()
+    entered.wait()
+    prefix, _ = block._BlockScope.create("main_thread", None, "hi")
+    release.set()
+    t.join()
+    assert got == ["spawned_hello0"]
+    assert prefix == "main_thread"

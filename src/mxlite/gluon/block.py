@@ -67,6 +67,9 @@ class _BlockScope:
         # block a reference cycle, kept (with its executors' buffers) until the cyclic
         # collector runs. An entered scope holds its block (``_held``) while it is open.
         self._block_ref = weakref.ref(block)
+        # Anything else given as the block (MXNet's scope takes any object with a prefix) is
+        # owned by nobody else: held here.
+        self._owner = None if isinstance(block, Block) else block
         self._held: Block | None = None
         self._counter: dict[str, int] = {}
         self._old_scope: _BlockScope | None = None
