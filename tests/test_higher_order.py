@@ -261,7 +261,7 @@ def test_gradient_penalty_through_convolutions(layer):
         net.add(nn.Conv2DTranspose(3, 3, strides=2, in_channels=2))
     else:
         net.add(nn.Conv2D(3, 3, in_channels=2), nn.AvgPool2D(2))
-    net.add(nn.LeakyReLU(0.2), nn.Dense(1))
+    net.add(nn.LeakyReLU(0.2), nn.Flatten(), nn.Dense(1))
     net.initialize(mx.init.Normal(0.5))
     net.cast("float64")
     net(nd.array(x0, dtype="float64"))  # deferred shapes
@@ -299,6 +299,37 @@ def test_reductions_second_order(reduce):
 
     def f(v):
         return getattr(nd, reduce)(nd.tanh(v) * v, axis=1)
+
+    def first(v0: np.ndarray) -> float:
+        v = nd.array(v0, dtype="float64")
+        v.attach_grad()
+        with autograd.record():
+            g = autograd.grad(f(v), v)[0]
+        return float(g.asnumpy().sum())
+
+    x = nd.array(x0, dtype="float64")
+    x.attach_grad()
+    with autograd.record():
+        g = autograd.grad(f(x), x, create_graph=True, retain_graph=True)[0]
+        second = autograd.grad(g, x)[0].asnumpy()
+    eps = 1e-6
+    want = np.zeros_like(x0)
+    for i in np.ndindex(x0.shape):
+        e = np.zeros_like(x0)
+        e[i] = eps
+        want[i] = (first(x0 + e) - first(x0 - e)) / (2 * eps)
+    np.testing.assert_allclose(second, want, rtol=1e-5, atol=1e-6)
+
+
+def test_shape_operators_second_order():
+    # transpose, reshape, expand_dims and squeeze between the nonlinearities, to any order
+    r = np.random.default_rng(4)
+    x0 = r.uniform(-1, 1, (2, 3))
+    c0 = r.uniform(-1, 1, (3, 1, 2))
+
+    def f(v):
+        t = nd.tanh(v).transpose().expand_dims(axis=1)
+        return (nd.sin(t.reshape((3, 1, 2)) * nd.array(c0, dtype="float64")).squeeze() * v.T)
 
     def first(v0: np.ndarray) -> float:
         v = nd.array(v0, dtype="float64")

@@ -154,7 +154,13 @@ def _reshape_backward(attrs, out_grads, inputs, outputs, ctx):
     return [out_grads[0].reshape(inputs[0].shape), *([None] * (len(inputs) - 1))]
 
 
-_RESHAPE = {"forward": _reshape_forward, "backward": _reshape_backward}
+def _reshape_grad_graph(F, attrs, out_grads, inputs, outputs, ctx):
+    # the same reshape of NDArrays, recorded: differentiable to any order
+    return _reshape_backward(attrs, out_grads, inputs, outputs, ctx)
+
+
+_RESHAPE = {"forward": _reshape_forward, "backward": _reshape_backward,
+            "grad_graph": _reshape_grad_graph}
 
 
 def _flatten_shape(attrs: Attrs, ins: list, outs: list):
@@ -271,11 +277,13 @@ def _transpose_forward(attrs, inputs, ctx):
 
 
 def _transpose_backward(attrs, out_grads, inputs, outputs, ctx):
-    return [out_grads[0].transpose(np.argsort(_transpose_axes(attrs, inputs[0].ndim)))]
+    inverse = np.argsort(_transpose_axes(attrs, inputs[0].ndim))
+    return [out_grads[0].transpose(tuple(int(a) for a in inverse))]
 
 
 declare("transpose", params={"axes": P(SHAPE, ())}, infer_shape=_transpose_shape,
-        forward=_transpose_forward, backward=_transpose_backward)
+        forward=_transpose_forward, backward=_transpose_backward,
+        grad_graph=lambda F, *args: _transpose_backward(*args))
 
 
 def _expand_dims_shape(attrs: Attrs, ins: list, outs: list):
