@@ -30,6 +30,14 @@ operators whose gradient is zero (comparisons, ``argmax``, ``shape_array``...).
 
 As in MXNet's MKLDNN build, BatchNorm updates its moving statistics during the training
 forward (the kernel does it: aux states are passed to it as inputs and updated in place).
+
+Sparse arrays (csr data, row_sparse weights) may be bound as arguments, aux states and
+gradients; ``simple_bind`` makes them from ``stype_dict`` or the variables' ``stype``. The
+graph is computed densely, but operators reached by a sparse value run mx.nd's storage-aware
+kernels so outputs get MXNet's storage types, and a sparse gradient is stored as MXNet's
+kernels store it (row_sparse: the rows the operator declares, as imperative autograd does,
+else the non-zero rows). Which arrays are sparse is found at bind: a dense executor pays
+nothing for it.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from . import autograd as _ag
 from . import profiler as _profiler
 from . import random as _random
 from .base import MXNetError
@@ -155,6 +164,15 @@ def _as_nd(a: Any, name: str, what: str) -> NDArray | None:
     if a is None or isinstance(a, NDArray):
         return a
     raise MXNetError(f"bind: `{what}` entry {name!r} must be an NDArray, got {type(a).__name__}")
+
+
+def _assign(dst: NDArray, src: np.ndarray) -> None:
+    """Copy dense values into a bound array, kept in its storage type (a sparse array's
+    ``_data`` holds only its stored values)."""
+    if dst.stype == "default":
+        dst._data[...] = src
+    else:
+        dst[:] = src
 
 
 def _as_numpy(v: Any) -> np.ndarray:
@@ -494,6 +512,18 @@ class Executor:
         self.grad_arrays = grad_arrays
         self.aux_arrays = aux_arrays
         self._grad_req = [r if g is not None else "null" for r, g in zip(grad_reqs, grad_arrays)]
+        # Sparse arguments and aux states (csr data, row_sparse weights) hold only their
+        # stored values in ``_data``; mxlite computes densely, so forward densifies them.
+        # Found once here, so a dense-only graph does no extra work per step.
+        self._sparse_in = tuple(
+            (s, a) for s, a in zip(self._arg_slots + self._aux_slots, arg_arrays + aux_arrays)
+            if a.stype != "default")
+        self._sparse_vals: dict[int, NDArray] = {}  # slot -> its sparse value (forward)
+        # Gradients stored sparse (row_sparse / csr grad arrays), also found once here.
+        self._sparse_grad = [g is not None and g.stype != "default" for g in grad_arrays]
+        if self._sparse_in:
+            self._check_sparse_storage(arg_nodes + aux_nodes)
+        self._monitor_vars = True  # report variable inputs by name (GraphExecutor, not CachedOp)
         self._output_names = symbol.list_outputs()
         self._plans: dict[str, _Plan] = {}
         self._train_vals: list | None = None  # values kept by the last forward, for backward
@@ -512,6 +542,19 @@ class Executor:
         self._creation_attrs = _creation_attrs(self._order, shapes)
 
     # -- construction helpers ------------------------------------------------------------
+
+    def _check_sparse_storage(self, nodes: list) -> None:
+        """What MXNet's storage-type inference refuses at bind: ``BatchNorm`` with
+        ``fix_gamma`` reading a sparse input (batch_norm.cc: "fix_gamma=True is not
+        supported for sparse ndarrays")."""
+        sparse_slots = {s for s, _ in self._sparse_in}
+        sparse = {n for n, s in zip(nodes, self._arg_slots + self._aux_slots)
+                  if s in sparse_slots}
+        for n in self._order:
+            if n.op is not None and n.op.name == "BatchNorm" and n.parsed.fix_gamma and \
+                    any(e[0] in sparse for e in n.inputs):
+                raise MXNetError(f"Error in operator {n.name}: fix_gamma=True is not "
+                                 "supported for sparse ndarrays. Tracked at #11647")
 
     def _inferred(self) -> tuple[dict, dict]:
         """Shapes and dtypes of every value in the graph, from the bound arrays."""
@@ -541,7 +584,50 @@ class Executor:
             release = kind == "infer"
             p = self._plans[kind] = _Plan(self._heads, self._order, self._slot, release,
                                           fold=release, attrs=self._creation_attrs)
+            if self._sparse_in:
+                self._sparse_steps(p)
         return p
+
+    def _sparse_steps(self, plan: _Plan) -> None:
+        """Give the steps of an executor bound to sparse arrays MXNet's output storage types.
+
+        Each step runs, when a sparse value reaches it, the storage-aware kernels of mx.nd
+        (``ndarray.sparse._forward``: ``elemwise_add`` of row_sparse arrays stays row_sparse,
+        ``dot(csr.T, x)`` gives row_sparse...); its outputs go on dense in ``vals`` (mxlite
+        computes densely, and backward reads them) and sparse in ``self._sparse_vals``. Done
+        by wrapping the steps' kernels here, so dense executors' forward loop is untouched.
+        """
+        from .ndarray import sparse as _sp
+
+        table = self._sparse_vals
+
+        def wrap(st: _Step) -> Callable:
+            op, attrs, in_slots, out_slots = st.op, st.attrs, st.ins, st.outs
+
+            def run(ins: list, ctx: OpContext) -> list:
+                if any(s in table for s in in_slots):
+                    arrays = [table[s] if s in table else NDArray(v, self._ctx)
+                              for s, v in zip(in_slots, ins)]
+                    res = _sp._forward(op, attrs, arrays, ctx)
+                    if res is not None:
+                        outs = []
+                        for s, r in zip(out_slots, res):
+                            if r.stype != "default":
+                                table[s] = r
+                                outs.append(r.asnumpy())
+                            else:
+                                table.pop(s, None)
+                                outs.append(r._data)
+                        return outs
+                for s in out_slots:
+                    table.pop(s, None)
+                return op.forward(attrs, ins, ctx)
+
+            return run
+
+        for st in plan.steps:
+            if st.run is None and st.op.forward is not None:
+                st.run = wrap(st)
 
     # -- dictionaries ------------------------------------------------------------------------
 
@@ -582,7 +668,7 @@ class Executor:
                 if src.shape != dst.shape:
                     raise _ParamError(f"Shape not match! Argument {name}, need: {dst.shape}, "
                                       f"received: {src.shape}")
-                dst._data[...] = src
+                _assign(dst, src)
         is_train = bool(is_train)
         self._run(is_train, keep=is_train)
         return self.outputs
@@ -603,6 +689,12 @@ class Executor:
             vals[s] = a._data
         for s, a in zip(self._aux_slots, self.aux_arrays):
             vals[s] = a._data
+        sparse_in = self._sparse_in
+        if sparse_in:
+            self._sparse_vals.clear()
+            for s, a in sparse_in:
+                vals[s] = a.asnumpy()
+                self._sparse_vals[s] = a
         rng = _random.generator()
         ctxs: list | None = [] if keep else None
         monitor = self._monitor
@@ -657,7 +749,11 @@ class Executor:
             if monitor is not None:
                 self._monitor_step(st, vals)
         del ins
+        if sparse_in:
+            self._sparse_outputs(plan, vals)
         for o, s in zip(self.outputs, plan.head_slots):
+            if sparse_in and o.stype != "default":
+                continue  # set by _sparse_outputs
             v = vals[s]
             if (self._shared_outputs and o._data is not None and v is not None
                     and o._data.shape == np.shape(v) and o._data.flags.writeable):
@@ -670,6 +766,15 @@ class Executor:
             self._train_vals = self._train_ctxs = None
         self._last_train = is_train
 
+    def _sparse_outputs(self, plan: _Plan, vals: list) -> None:
+        """Outputs computed sparse (``_sparse_steps``) are returned in their storage type."""
+        for k, s in enumerate(plan.head_slots):
+            sp = self._sparse_vals.get(s)
+            if sp is not None:
+                self.outputs[k] = sp
+            elif self.outputs[k].stype != "default":
+                self.outputs[k] = NDArray(vals[s], self._ctx)
+
     def _monitor_step(self, st: _Step, vals: list) -> None:
         names = st.op.list_outputs(st.attrs)
         for i, s in enumerate(st.outs):
@@ -678,16 +783,20 @@ class Executor:
 
     def _monitor_inputs(self, st: _Step, vals: list) -> None:
         # Every input as ``<node>_<input name>``, ``input<i>`` for operators MXNet registers
-        # without input names, as MXNet's ExecuteMonInputCallback names them. (MXNet's
+        # without input names, as MXNet's ExecuteMonInputCallback names them. MXNet's
         # GraphExecutor also reports a variable input under its own name first; its CachedOp,
-        # which mxlite's hybridized Gluon blocks run on this executor, does not.)
+        # which mxlite's hybridized Gluon blocks run on this executor, does not
+        # (``_monitor_vars`` off, set by gluon.block).
         op = st.op
         if _mxnet_traits.named_inputs(op):
             in_names = op.list_inputs(st.attrs)
         else:
             in_names = [f"input{i}" for i in range(len(st.ins))]
+        srcs = st.node.inputs
         for i, s in enumerate(st.ins):
             if i < len(in_names) and vals[s] is not None:
+                if self._monitor_vars and i < len(srcs) and srcs[i][0].op is None:
+                    self._monitor(srcs[i][0].name, NDArray(vals[s], self._ctx))
                 self._monitor(f"{st.node.name}_{in_names[i]}", NDArray(vals[s], self._ctx))
 
     def _monitor_backward(self, st: _Step, igs: Sequence, ins: list) -> None:
@@ -780,6 +889,10 @@ class Executor:
                 if g.shape != np.shape(vals[s]):
                     raise MXNetError(f"backward: out_grads[{k}] has shape {g.shape}, output "
                                      f"{self._output_names[k]!r} has {np.shape(vals[s])}")
+                # MXNet copies the head gradient into a buffer of the output's dtype.
+                dt = getattr(vals[s], "dtype", None)
+                if dt is not None and g.dtype != dt:
+                    g = g.astype(dt)
             acc(s, g)
 
         timed = _profiler._ACTIVE["symbolic"]
@@ -815,10 +928,15 @@ class Executor:
                     acc(s, g)
             igs = g = None  # the gradients now live in `grads` alone, so they can be handed over
 
-        for s, r, ga in zip(self._arg_slots, self._grad_req, self.grad_arrays):
+        for s, r, ga, sparse in zip(self._arg_slots, self._grad_req, self.grad_arrays,
+                                    self._sparse_grad):
             if r == "null":
                 continue
             g = grads.pop(s, None)
+            if sparse:
+                self._store_sparse_grad(ga, r, g, self._grad_rows(plan, s, ga.stype, vals))
+                g = None
+                continue
             if r == "write":
                 if g is None:
                     ga._data[...] = 0
@@ -827,6 +945,44 @@ class Executor:
             elif g is not None:
                 ga._data += g
             g = None
+
+    def _grad_rows(self, plan: _Plan, slot: int, stype: str, vals: list
+                   ) -> np.ndarray | None:
+        """The rows MXNet's sparse kernels store in the row_sparse gradient of the argument
+        in ``slot``: the union of those declared by every operator reading it (as
+        ``autograd._sparse_rows`` declares them for imperative autograd), None (the non-zero
+        rows, MXNet's dense fallback) when one reader declares none."""
+        if stype != "row_sparse":
+            return None
+        bound = dict(zip(self._arg_slots + self._aux_slots, self.arg_arrays + self.aux_arrays))
+        acc: dict[int, np.ndarray | None] = {}
+        for st in plan.steps:
+            if slot not in st.ins:
+                continue
+            arrays = [bound[s] if s in bound else NDArray(vals[s], self._ctx) for s in st.ins]
+            fn = _ag._sparse_rows(st.op, st.attrs, arrays, [vals[s] for s in st.ins])
+            for i, s in enumerate(st.ins):
+                if s == slot:
+                    _ag._merge_rows(acc, 0, None if fn is None else fn(i, stype))
+        return acc.get(0)
+
+    @staticmethod
+    def _store_sparse_grad(ga: NDArray, req: str, g: np.ndarray | None,
+                           rows: np.ndarray | None) -> None:
+        """Store the dense gradient ``g`` (None: zeros) in the sparse grad array ``ga`` as
+        MXNet does (``autograd._stored``). MXNet 1.9.1 has no sparse ``add``: its sparse
+        kernels (the operators declaring ``rows``) refuse it; its dense fallback reads
+        uninitialised memory, so mxlite sums there (the non-zero rows of the sum)."""
+        if req == "add":
+            if rows is not None:
+                raise MXNetError("backward: grad_req='add' is not supported for a "
+                                 f"{ga.stype} gradient computed by a sparse kernel (MXNet's "
+                                 "check req == kWriteTo); use grad_req='write'")
+            if g is None:
+                return
+            g = ga.asnumpy() + g
+        new = _ag._stored(g, rows, ga)
+        ga._data, ga._aux = new._data, new._aux
 
     def _used_head_grads(self, plan: _Plan, need: list[bool], step_need: list[bool]
                          ) -> list[bool]:
@@ -875,7 +1031,7 @@ class Executor:
                 if src.shape != dst.shape:
                     raise _ParamError(f"copy_params_from: {name!r} has shape {src.shape}, the "
                                       f"bound array has {dst.shape}")
-                dst._data[...] = src
+                _assign(dst, src)
 
     def set_monitor_callback(self, callback: Callable, monitor_all: bool = False) -> None:
         """Call ``callback(name, array)`` for every operator output (and input if
@@ -925,6 +1081,7 @@ class Executor:
         aux, _ = remake(self._aux_names, self.aux_arrays, aux_shapes, None)
         ex = Executor(sym, self._ctx, args, grads, self._grad_req, aux, self._group2ctx)
         ex._monitor, ex._monitor_all = self._monitor, self._monitor_all
+        ex._monitor_vars = self._monitor_vars
         # As in MXNet, the new executor's outputs live in the old one's memory where they fit.
         shared = []
         for old, new in zip(self.outputs, ex.outputs):
@@ -1205,20 +1362,78 @@ def simple_bind(symbol: Any, ctx: Context | None, grad_req: Any = "write",
     shared_grads = shared_exec.grad_dict if shared_exec is not None else {}
     shared_aux = shared_exec.aux_dict if shared_exec is not None else {}
 
-    def alloc(node: _graph.Node, shared: Mapping) -> NDArray:
+    stypes = _arg_stypes(arg_nodes + aux_nodes, stype_dict)
+
+    def alloc(node: _graph.Node, shared: Mapping, stype: str) -> NDArray:
         shape = shapes[(node, 0)]
         dt = types.get((node, 0)) or np.dtype(np.float32)
         old = shared.get(node.name)
-        if old is not None and old.shape == shape and old._data.dtype == dt:
+        if old is not None and old.shape == shape and old._data.dtype == dt and \
+                old.stype == stype:
             return old
-        return NDArray(np.zeros(shape, dt), _placed(node, ctx, group2ctx))
+        place = _placed(node, ctx, group2ctx)
+        if stype != "default":
+            from .ndarray import sparse as _sp
 
-    args = [alloc(n, shared_args) for n in arg_nodes]
-    grads = [None if r == "null" else alloc(n, shared_grads) for n, r in zip(arg_nodes, reqs)]
-    aux = [alloc(n, shared_aux) for n in aux_nodes]
+            return _sp.zeros(stype, shape, ctx=place, dtype=dt)
+        return NDArray(np.zeros(shape, dt), place)
+
+    args = [alloc(n, shared_args, stypes[n]) for n in arg_nodes]
+    grad_stypes = _grad_stypes(heads, arg_nodes, stypes)
+    grads = [None if r == "null" else alloc(n, shared_grads, grad_stypes[n])
+             for n, r in zip(arg_nodes, reqs)]
+    aux = [alloc(n, shared_aux, stypes[n]) for n in aux_nodes]
     exe = Executor(symbol, ctx, args, grads, reqs, aux, group2ctx)
     exe._check_differentiable()
     return exe
+
+
+def _arg_stypes(nodes: list, stype_dict: Mapping[str, str] | None) -> dict:
+    """Each input's storage type: ``stype_dict``'s, else its variable's ``stype``."""
+    names = {v: k for k, v in _graph.STORAGE_TYPES.items()}
+    out = {}
+    for n in nodes:
+        st = (stype_dict or {}).get(n.name)
+        if st is None:
+            st = names.get(int(n.attrs.get("__storage_type__", 0)), "default")
+        if st == "undefined":
+            st = "default"
+        if st not in ("default", "row_sparse", "csr"):
+            raise MXNetError(f"simple_bind: unknown storage type {st!r} for {n.name!r}")
+        out[n] = st
+    return out
+
+
+def _grad_stypes(heads: list, arg_nodes: list, stypes: dict) -> dict:
+    """The gradient storage types MXNet's backward storage inference gives the arguments:
+    row_sparse when every reader of the argument makes it so (an ``Embedding`` with
+    ``sparse_grad`` or ``_contrib_SparseEmbedding`` weight, the dense right operand of
+    ``dot(csr, w)``, either operand of a row_sparse ``elemwise_add`` / ``elemwise_sub``);
+    default otherwise (MXNet's dense fallback)."""
+    readers: dict = {}
+    for n in _graph.topo_order(heads):
+        if n.op is None:
+            continue
+        for i, (src, _, _) in enumerate(n.inputs):
+            readers.setdefault(src, []).append((n, i))
+
+    def var_stype(e: tuple) -> str:
+        return stypes.get(e[0], "default") if e[0].op is None else "default"
+
+    def rsp(n: _graph.Node, i: int) -> bool:
+        name = n.op.name
+        if name == "_contrib_SparseEmbedding" or (name in _ag._EMBEDDING_OPS
+                                                  and n.parsed.sparse_grad):
+            return i == 1
+        if name == "dot":
+            return (i == 1 and var_stype(n.inputs[0]) == "csr" and not n.parsed.transpose_a
+                    and not n.parsed.transpose_b)
+        if name in ("elemwise_add", "elemwise_sub", "_grad_add"):
+            return all(var_stype(e) == "row_sparse" for e in n.inputs)
+        return False
+
+    return {n: "row_sparse" if readers.get(n) and all(rsp(r, i) for r, i in readers[n])
+            else "default" for n in arg_nodes}
 
 
 def _placed(node: _graph.Node, ctx: Context, group2ctx: Any) -> Context:

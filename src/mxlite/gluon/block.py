@@ -684,7 +684,9 @@ class _CachedOp:
                 outs = n.op.list_outputs(n.parsed) + n.op.list_inputs(n.parsed)
                 ops.update({f"{n.name}_{o}": n.op.name for o in outs})
         # MXNet hands the hook the tensor and operator names as the C strings (bytes) its
-        # engine holds; hooks decode them (``py_str``).
+        # engine holds; hooks decode them (``py_str``). Its CachedOp, unlike the
+        # GraphExecutor, does not report variable inputs under their own names.
+        exe._monitor_vars = False
         exe.set_monitor_callback(
             lambda name, arr: callback(name.encode(), ops.get(name, "").encode(), arr),
             monitor_all)

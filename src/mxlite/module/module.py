@@ -63,7 +63,8 @@ _STYPES = {"1": "row_sparse", "2": "csr"}
 
 def _zeros_param(like: NDArray, stype: str | None) -> NDArray:
     """The module's own zero copy of a bound parameter, in the declared storage type."""
-    arr = NDArray(np.zeros_like(like._data), cpu())
+    # like.shape, not like._data's: a sparse bound array's _data holds its stored values only
+    arr = NDArray(np.zeros(like.shape, like._data.dtype), cpu())
     return arr if stype is None else arr.tostype(stype)
 
 
@@ -584,11 +585,17 @@ class Module(BaseModule):
             input_types.update({d.name: d.dtype for d in label_shapes})
         grad_req = self._grad_reqs([d.name for d in data_shapes])
         group2ctxs = _prepare_group2ctxs(self._group2ctxs, len(self._context))
+        # The module's executors stay dense whatever storage types the variables declare:
+        # it feeds sparse batches (csr data) densely and keeps its own copies of the
+        # parameters in their declared types (``_zeros_param``, ``_sync_params_from_devices``),
+        # its loading, slicing and updating reading the executors' arrays as dense buffers.
+        dense = dict.fromkeys(self._symbol.list_arguments()
+                              + self._symbol.list_auxiliary_states(), "default")
         execs = []
         for k, ctx in enumerate(self._context):
             input_shapes = self._device_shapes(data_shapes, label_shapes, k)
             ex = _simple_bind(self._symbol, ctx, grad_req=grad_req, type_dict=input_types,
-                              group2ctx=group2ctxs[k],
+                              stype_dict=dense, group2ctx=group2ctxs[k],
                               shared_exec=None if shared_execs is None else shared_execs[k],
                               **input_shapes)
             if group2ctxs[k]:
