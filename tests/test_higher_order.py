@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from gradcheck import numeric_gradient
 
 import mxlite as mx
 from mxlite import autograd, nd
@@ -50,22 +51,14 @@ def test_unary_orders_match_mxnet(mxnet_grads, name):
                                    err_msg=f"{name} {k}")
 
 
-def _fd_penalty(chain: str, a: dict[str, np.ndarray], eps: float = 1e-6) -> dict:
+def _fd_penalty(chain: str, a: dict[str, np.ndarray]) -> dict:
     """The penalty's gradients by central differences of its value, in float64."""
-    def value(b: dict) -> float:
+    b = {k: np.array(v, np.float64) for k, v in a.items()}
+
+    def value() -> float:
         return float(cases.chain(mx, chain, b, "float64")["penalty"].item())
 
-    out = {}
-    for k in "wbx":
-        g = np.zeros(a[k].shape)
-        for i in np.ndindex(a[k].shape):
-            hi, lo = dict(a), dict(a)
-            hi[k], lo[k] = a[k].astype(np.float64), a[k].astype(np.float64)
-            hi[k][i] += eps
-            lo[k][i] -= eps
-            g[i] = (value(hi) - value(lo)) / (2 * eps)
-        out[f"penalty_d{k}"] = g
-    return out
+    return {f"penalty_d{k}": numeric_gradient(value, b[k]) for k in "wbx"}
 
 
 @pytest.mark.parametrize("chain", cases.CHAINS)
@@ -120,22 +113,14 @@ def _broadcast_expr(x, y):
 
 
 def _fd_second(f, x0: np.ndarray, y0: np.ndarray, eps: float = 1e-4) -> tuple:
-    """d/dx (sum of df/dx) and d/dy (sum of df/dx) by central differences of the analytic
+    """d/dx (sum of df/dx) and d/dy (sum of df/dx) by central differences of the numeric
     first derivative's sum, in float64."""
-    def dfdx_sum(xv, yv):
-        return (f(xv + eps, yv) - f(xv - eps, yv)).sum() / (2 * eps)
+    x, y = np.array(x0, np.float64), np.array(y0, np.float64)
 
-    gx = np.zeros_like(x0)
-    for i in np.ndindex(x0.shape):
-        e = np.zeros_like(x0)
-        e[i] = eps
-        gx[i] = (dfdx_sum(x0 + e, y0) - dfdx_sum(x0 - e, y0)) / (2 * eps)
-    gy = np.zeros_like(y0)
-    for i in np.ndindex(y0.shape):
-        e = np.zeros_like(y0)
-        e[i] = eps
-        gy[i] = (dfdx_sum(x0, y0 + e) - dfdx_sum(x0, y0 - e)) / (2 * eps)
-    return gx, gy
+    def dfdx_sum() -> float:
+        return float((f(x + eps, y) - f(x - eps, y)).sum()) / (2 * eps)
+
+    return numeric_gradient(dfdx_sum, x, eps), numeric_gradient(dfdx_sum, y, eps)
 
 
 def test_broadcast_and_scalar_arithmetic_second_order():
@@ -199,6 +184,33 @@ def test_first_order_values_unchanged_by_create_graph():
     assert grads[0].dtype == grads[1].dtype == np.float32
 
 
+def _wgan_penalty(net: Any, x0: np.ndarray) -> Any:
+    """WGAN-GP's penalty: sum over samples of (|d net / d x|^2 - 1)^2, the input gradient
+    taken with create_graph (so the penalty differentiates in the parameters)."""
+    x = nd.array(x0, dtype="float64")
+    x.attach_grad()
+    with autograd.record():
+        gx = autograd.grad(net(x), x, create_graph=True, retain_graph=True)[0]
+        return ((gx.reshape((x0.shape[0], -1)) ** 2).sum(axis=1) - 1).square().sum()
+
+
+def _parameter_gradients(net: Any, x0: np.ndarray) -> dict:
+    """{parameter: (autograd's gradient of the penalty, central differences of it)},
+    float64."""
+    _wgan_penalty(net, x0).backward()
+    out = {}
+    for p in net.collect_params().values():
+        got, data = p.grad().asnumpy().copy(), p.data().asnumpy().copy()
+
+        def value(p: Any = p, data: np.ndarray = data) -> float:
+            p.set_data(nd.array(data, dtype="float64"))
+            return _wgan_penalty(net, x0).asscalar()
+
+        out[p.name] = (got, numeric_gradient(value, data))
+        p.set_data(nd.array(data, dtype="float64"))
+    return out
+
+
 @pytest.mark.parametrize("act", ["relu", "sigmoid", "tanh", "softrelu", "softsign", "leaky",
                                  "elu"])
 def test_gluon_gradient_penalty_through_activation(act):
@@ -217,32 +229,8 @@ def test_gluon_gradient_penalty_through_activation(act):
     net.add(mx.gluon.nn.Dense(1, in_units=5))
     net.initialize(mx.init.Normal(0.8))
     net.cast("float64")
-    params = list(net.collect_params().values())
-
-    def penalty() -> Any:
-        x = nd.array(x0, dtype="float64")
-        x.attach_grad()
-        with autograd.record():
-            gx = autograd.grad(net(x), x, create_graph=True, retain_graph=True)[0]
-            p = ((gx * gx).sum(axis=1) - 1) ** 2
-            total = p.sum()
-        return total
-
-    total = penalty()
-    total.backward()
-    got = {p.name: p.grad().asnumpy().copy() for p in params}
-    eps = 1e-6
-    for p in params:
-        data = p.data().asnumpy().copy()
-        want = np.zeros_like(data)
-        for i in np.ndindex(data.shape):
-            for sign in (1, -1):
-                moved = data.copy()
-                moved[i] += sign * eps
-                p.set_data(nd.array(moved, dtype="float64"))
-                want[i] += sign * penalty().asscalar() / (2 * eps)
-        p.set_data(nd.array(data, dtype="float64"))
-        np.testing.assert_allclose(got[p.name], want, rtol=1e-5, atol=1e-6, err_msg=p.name)
+    for name, (got, want) in _parameter_gradients(net, x0).items():
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=name)
 
 
 @pytest.mark.parametrize("layer", ["conv", "conv_nobias_strided", "deconv", "conv_avgpool"])
@@ -265,30 +253,27 @@ def test_gradient_penalty_through_convolutions(layer):
     net.initialize(mx.init.Normal(0.5))
     net.cast("float64")
     net(nd.array(x0, dtype="float64"))  # deferred shapes
-    params = list(net.collect_params().values())
+    for name, (got, want) in _parameter_gradients(net, x0).items():
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=name)
 
-    def penalty() -> Any:
-        x = nd.array(x0, dtype="float64")
-        x.attach_grad()
+
+def _second_order(f, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """d/dx sum(d f / d x) by create_graph, and by central differences of the first-order
+    gradient's sum, in float64."""
+    x0 = np.array(x0, np.float64)
+
+    def first_sum() -> float:
+        v = nd.array(x0, dtype="float64")
+        v.attach_grad()
         with autograd.record():
-            gx = autograd.grad(net(x), x, create_graph=True, retain_graph=True)[0]
-            total = ((gx.reshape((2, -1)) ** 2).sum(axis=1) - 1).square().sum()
-        return total
+            return float(autograd.grad(f(v), v)[0].asnumpy().sum())
 
-    penalty().backward()
-    eps = 1e-6
-    for p in params:
-        got = p.grad().asnumpy().copy()
-        data = p.data().asnumpy().copy()
-        want = np.zeros_like(data)
-        for i in np.ndindex(data.shape):
-            for sign in (1, -1):
-                moved = data.copy()
-                moved[i] += sign * eps
-                p.set_data(nd.array(moved, dtype="float64"))
-                want[i] += sign * penalty().asscalar() / (2 * eps)
-        p.set_data(nd.array(data, dtype="float64"))
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=p.name)
+    x = nd.array(x0, dtype="float64")
+    x.attach_grad()
+    with autograd.record():
+        g = autograd.grad(f(x), x, create_graph=True, retain_graph=True)[0]
+        second = autograd.grad(g, x)[0].asnumpy()
+    return second, numeric_gradient(first_sum, x0)
 
 
 @pytest.mark.parametrize("reduce", ["sum", "mean", "max", "prod"])
@@ -300,24 +285,7 @@ def test_reductions_second_order(reduce):
     def f(v):
         return getattr(nd, reduce)(nd.tanh(v) * v, axis=1)
 
-    def first(v0: np.ndarray) -> float:
-        v = nd.array(v0, dtype="float64")
-        v.attach_grad()
-        with autograd.record():
-            g = autograd.grad(f(v), v)[0]
-        return float(g.asnumpy().sum())
-
-    x = nd.array(x0, dtype="float64")
-    x.attach_grad()
-    with autograd.record():
-        g = autograd.grad(f(x), x, create_graph=True, retain_graph=True)[0]
-        second = autograd.grad(g, x)[0].asnumpy()
-    eps = 1e-6
-    want = np.zeros_like(x0)
-    for i in np.ndindex(x0.shape):
-        e = np.zeros_like(x0)
-        e[i] = eps
-        want[i] = (first(x0 + e) - first(x0 - e)) / (2 * eps)
+    second, want = _second_order(f, x0)
     np.testing.assert_allclose(second, want, rtol=1e-5, atol=1e-6)
 
 
@@ -331,22 +299,5 @@ def test_shape_operators_second_order():
         t = nd.tanh(v).transpose().expand_dims(axis=1)
         return (nd.sin(t.reshape((3, 1, 2)) * nd.array(c0, dtype="float64")).squeeze() * v.T)
 
-    def first(v0: np.ndarray) -> float:
-        v = nd.array(v0, dtype="float64")
-        v.attach_grad()
-        with autograd.record():
-            g = autograd.grad(f(v), v)[0]
-        return float(g.asnumpy().sum())
-
-    x = nd.array(x0, dtype="float64")
-    x.attach_grad()
-    with autograd.record():
-        g = autograd.grad(f(x), x, create_graph=True, retain_graph=True)[0]
-        second = autograd.grad(g, x)[0].asnumpy()
-    eps = 1e-6
-    want = np.zeros_like(x0)
-    for i in np.ndindex(x0.shape):
-        e = np.zeros_like(x0)
-        e[i] = eps
-        want[i] = (first(x0 + e) - first(x0 - e)) / (2 * eps)
+    second, want = _second_order(f, x0)
     np.testing.assert_allclose(second, want, rtol=1e-5, atol=1e-6)
