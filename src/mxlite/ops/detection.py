@@ -1123,13 +1123,15 @@ def _pooled_hw(attrs: Attrs) -> tuple[int, int]:
     return int(ps[0]), int(ps[1])
 
 
-def _roi_inputs_shape(attrs: Attrs, ins: list) -> tuple | None:
+def _roi_inputs_shape(attrs: Attrs, ins: list, cols: int = 5) -> tuple | None:
+    """(data, rois) shapes once both are known: 4-D data, 2-D rois of ``cols`` columns (5:
+    batch index and box corners; 6 for rotated boxes)."""
     d, r = ins
     if d is not None:
         _ndim_is(attrs, d, 4, "data")
     if r is not None:
         _ndim_is(attrs, r, 2, "rois")
-        _dim_is(attrs, r, 1, 5, "rois")
+        _dim_is(attrs, r, 1, cols, "rois")
     return None if d is None or r is None else (d, r)
 
 
@@ -1365,14 +1367,9 @@ declare(
 def _rroi_align_shape(attrs: Attrs, ins: list, outs: list):
     _scale_check(attrs)
     ph, pw = _pooled_hw(attrs)
-    d, r = ins
-    if d is not None:
-        _ndim_is(attrs, d, 4, "data")
-    if r is not None:
-        _ndim_is(attrs, r, 2, "rois")
-        _dim_is(attrs, r, 1, 6, "rois")
-    if d is not None and r is not None:
-        assign(attrs, outs, 0, (r[0], d[1], ph, pw), ["output"])
+    dr = _roi_inputs_shape(attrs, ins, cols=6)
+    if dr is not None:
+        assign(attrs, outs, 0, (dr[1][0], dr[0][1], ph, pw), ["output"])
     return ins, outs
 
 

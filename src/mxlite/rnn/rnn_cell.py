@@ -262,6 +262,24 @@ class BaseRNNCell:
         merged, _ = _normalize_sequence(length, outputs, layout, merge_outputs)
         return merged, states
 
+    def _dense_params(self) -> None:
+        """The i2h and h2h weights and biases of a fully connected cell (``RNNCell``,
+        ``GRUCell``), created in MXNet's order."""
+        self._iW = self.params.get("i2h_weight")
+        self._iB = self.params.get("i2h_bias")
+        self._hW = self.params.get("h2h_weight")
+        self._hB = self.params.get("h2h_bias")
+
+    def _i2h_h2h(self, inputs: Symbol, prev_h: Symbol, gates: int, name: str
+                 ) -> tuple[Symbol, Symbol]:
+        """One step's input and hidden transforms, ``gates`` x ``num_hidden`` units each,
+        named ``<name>i2h`` and ``<name>h2h``."""
+        n = self._num_hidden * gates
+        return (symbol.FullyConnected(data=inputs, weight=self._iW, bias=self._iB,
+                                      num_hidden=n, name=f"{name}i2h"),
+                symbol.FullyConnected(data=prev_h, weight=self._hW, bias=self._hB,
+                                      num_hidden=n, name=f"{name}h2h"))
+
     def _get_activation(self, inputs: Symbol, activation: Any, **kwargs: Any) -> Symbol:
         """``activation`` applied to ``inputs``: an ``act_type`` name or a callable."""
         if isinstance(activation, str):
@@ -316,10 +334,7 @@ class RNNCell(BaseRNNCell):
         super().__init__(prefix=prefix, params=params)
         self._num_hidden = _check_num_hidden(num_hidden, "RNNCell")
         self._activation = activation
-        self._iW = self.params.get("i2h_weight")
-        self._iB = self.params.get("i2h_bias")
-        self._hW = self.params.get("h2h_weight")
-        self._hB = self.params.get("h2h_bias")
+        self._dense_params()
 
     @property
     def state_info(self) -> list[dict[str, Any]]:
@@ -332,10 +347,7 @@ class RNNCell(BaseRNNCell):
     def __call__(self, inputs: Symbol, states: list[Symbol]) -> tuple[Symbol, list[Symbol]]:
         self._counter += 1
         name = f"{self._prefix}t{self._counter}_"
-        i2h = symbol.FullyConnected(data=inputs, weight=self._iW, bias=self._iB,
-                                    num_hidden=self._num_hidden, name=f"{name}i2h")
-        h2h = symbol.FullyConnected(data=states[0], weight=self._hW, bias=self._hB,
-                                    num_hidden=self._num_hidden, name=f"{name}h2h")
+        i2h, h2h = self._i2h_h2h(inputs, states[0], 1, name)
         output = self._get_activation(i2h + h2h, self._activation, name=f"{name}out")
         return output, [output]
 
@@ -378,10 +390,7 @@ class LSTMCell(BaseRNNCell):
     def __call__(self, inputs: Symbol, states: list[Symbol]) -> tuple[Symbol, list[Symbol]]:
         self._counter += 1
         name = f"{self._prefix}t{self._counter}_"
-        i2h = symbol.FullyConnected(data=inputs, weight=self._iW, bias=self._iB,
-                                    num_hidden=self._num_hidden * 4, name=f"{name}i2h")
-        h2h = symbol.FullyConnected(data=states[0], weight=self._hW, bias=self._hB,
-                                    num_hidden=self._num_hidden * 4, name=f"{name}h2h")
+        i2h, h2h = self._i2h_h2h(inputs, states[0], 4, name)
         gates = symbol.SliceChannel(i2h + h2h, num_outputs=4, name=f"{name}slice")
         in_gate = symbol.Activation(gates[0], act_type="sigmoid", name=f"{name}i")
         forget_gate = symbol.Activation(gates[1], act_type="sigmoid", name=f"{name}f")
@@ -411,10 +420,7 @@ class GRUCell(BaseRNNCell):
     def __init__(self, num_hidden: int, prefix: str = "gru_", params: RNNParams | None = None):
         super().__init__(prefix=prefix, params=params)
         self._num_hidden = _check_num_hidden(num_hidden, "GRUCell")
-        self._iW = self.params.get("i2h_weight")
-        self._iB = self.params.get("i2h_bias")
-        self._hW = self.params.get("h2h_weight")
-        self._hB = self.params.get("h2h_bias")
+        self._dense_params()
 
     @property
     def state_info(self) -> list[dict[str, Any]]:
@@ -428,10 +434,7 @@ class GRUCell(BaseRNNCell):
         self._counter += 1
         name = f"{self._prefix}t{self._counter}_"
         prev_h = states[0]
-        i2h = symbol.FullyConnected(data=inputs, weight=self._iW, bias=self._iB,
-                                    num_hidden=self._num_hidden * 3, name=f"{name}_i2h")
-        h2h = symbol.FullyConnected(data=prev_h, weight=self._hW, bias=self._hB,
-                                    num_hidden=self._num_hidden * 3, name=f"{name}_h2h")
+        i2h, h2h = self._i2h_h2h(inputs, prev_h, 3, f"{name}_")
         i2h_r, i2h_z, i2h = symbol.SliceChannel(i2h, num_outputs=3, name=f"{name}_i2h_slice")
         h2h_r, h2h_z, h2h = symbol.SliceChannel(h2h, num_outputs=3, name=f"{name}_h2h_slice")
         reset_gate = symbol.Activation(i2h_r + h2h_r, act_type="sigmoid", name=f"{name}_r_act")
