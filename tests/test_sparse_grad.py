@@ -234,33 +234,37 @@ def test_trainer_sums_row_sparse_gradients_over_contexts_lazily():
                                           p.list_data()[0].asnumpy())
 
 
-def test_sparse_embedding_trains_with_adam():
+def _trained_sparse_embedding() -> tuple:
+    """A SparseEmbedding from the recorded weights after MXNet's two Adam steps: the block,
+    its Trainer, and per step (the gradient, every row of the weights)."""
     emb = SparseEmbedding(6, 2, prefix="se_")
     emb.initialize(init=mx.init.Constant(0))
     emb.weight.set_data(mx.nd.array(W["sparse_embedding/in_w"]))
     tr = mx.gluon.Trainer(emb.collect_params(), "adam", {"learning_rate": 0.1, "wd": 0.01})
+    steps = []
     for k in range(2):
         with mx.autograd.record():
             y = emb(mx.nd.array(W[f"sparse_embedding/in_idx{k}"]))
         y.backward(mx.nd.array(W[f"sparse_embedding/in_head{k}"]))
         tr.step(1)
-        assert_stored(emb.weight.grad(), f"sparse_embedding/grad{k}")
-        assert_stored(emb.weight.row_sparse_data(mx.nd.arange(0, 6)), f"sparse_embedding/w{k}")
+        steps.append((emb.weight.grad().copy(),
+                      emb.weight.row_sparse_data(mx.nd.arange(0, 6)).copy()))
+    return emb, tr, steps
+
+
+def test_sparse_embedding_trains_with_adam():
+    emb, _, steps = _trained_sparse_embedding()
+    for k, (grad, weights) in enumerate(steps):
+        assert grad.stype == "row_sparse"
+        assert_stored(grad, f"sparse_embedding/grad{k}")
+        assert_stored(weights, f"sparse_embedding/w{k}")
     emb.weight.zero_grad()
     assert emb.weight.grad().indices.shape == (0,)
     assert_stored(emb.weight.grad(), "sparse_embedding/zero")
 
 
 def test_sparse_embedding_gradient_clipping_and_saving(tmp_path):
-    emb = SparseEmbedding(6, 2, prefix="se_")
-    emb.initialize(init=mx.init.Constant(0))
-    emb.weight.set_data(mx.nd.array(W["sparse_embedding/in_w"]))
-    tr = mx.gluon.Trainer(emb.collect_params(), "adam", {"learning_rate": 0.1, "wd": 0.01})
-    for k in range(2):
-        with mx.autograd.record():
-            y = emb(mx.nd.array(W[f"sparse_embedding/in_idx{k}"]))
-        y.backward(mx.nd.array(W[f"sparse_embedding/in_head{k}"]))
-        tr.step(1)
+    emb, tr, _ = _trained_sparse_embedding()
     emb.weight.zero_grad()
     with mx.autograd.record():
         y = emb(mx.nd.array(W["sparse_embedding/in_idx0"]))
