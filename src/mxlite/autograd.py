@@ -247,60 +247,9 @@ def _record_op(op: Any, attrs: Any, arrays: Sequence[Any], ins: list, outs: list
             return op.grad_graph(_nd_math(), attrs, ogs, xs, ys, octx)
 
         node.graph_backward = graph_back
-    node.sparse_rows = _sparse_rows(op, attrs, arrays, ins)
+    if op.sparse_grad_rows is not None:
+        node.sparse_rows = op.sparse_grad_rows(attrs, arrays, ins)
     _link(visible, node)
-
-
-_EMBEDDING_OPS = ("Embedding", "_npx_embedding", "_sparse_Embedding")
-
-
-def embedding_rows_of(datas: Sequence[np.ndarray], input_dim: int) -> np.ndarray:
-    """The rows ``Embedding(sparse_grad=True)`` stores in its weight's row_sparse gradient
-    for the index arrays ``datas``: those looked up (mxlite's helper). Indices out of
-    ``[0, input_dim - 1]`` raise MXNetError, as MXNet's sparse backward checks them where the
-    dense one clips them."""
-    for data in datas:
-        if data.size and (data.min() < 0 or data.max() > input_dim - 1):
-            raise MXNetError(f"Embedding input contains data out of bound: data must lie in "
-                             f"[0, input_dim - 1 = {input_dim - 1}] for sparse_grad=True")
-    return np.unique(np.concatenate([np.ravel(d) for d in datas]).astype(np.int64))
-
-
-def _sparse_rows(op: Any, attrs: Any, arrays: Sequence[Any], ins: list
-                 ) -> Callable[[int, str], np.ndarray | None] | None:
-    """The operators whose weight gradient MXNet computes row_sparse, with the rows it stores
-    (worked out only when a row_sparse gradient asks for them)."""
-    if op.name in _EMBEDDING_OPS or op.name == "_contrib_SparseEmbedding":
-        data = ins[0]
-        contrib = op.name == "_contrib_SparseEmbedding"  # always row_sparse
-
-        def embedding_rows(i: int, stype: str) -> np.ndarray | None:
-            if i != 1 or stype == "null":
-                return None
-            # MXNet's Embedding writes a row_sparse weight gradient exactly when sparse_grad
-            # is set, and refuses a gradient buffer of the other storage type
-            if contrib and stype != "row_sparse":
-                raise MXNetError(f"_contrib_SparseEmbedding writes a row_sparse gradient "
-                                 f"w.r.t. weight; the weight's gradient stype is {stype}")
-            if not contrib and (stype == "row_sparse") != bool(attrs.sparse_grad):
-                raise MXNetError(f"Cannot use sparse_grad = {int(attrs.sparse_grad)}, while "
-                                 f"stype of gradients w.r.t embedding weight is {stype}")
-            if stype != "row_sparse":
-                return None
-            return embedding_rows_of([data], attrs.input_dim)
-
-        return embedding_rows
-    if op.name == "dot" and len(arrays) == 2 and arrays[0].stype == "csr" and \
-            not attrs.transpose_a and not attrs.transpose_b:
-        cols = arrays[0]._aux[1]  # dot(csr, w)'s gradient in w is dot(csr.T, ograd)
-
-        def dot_rows(i: int, stype: str) -> np.ndarray | None:
-            if i != 1 or stype != "row_sparse":
-                return None
-            return np.unique(cols).astype(np.int64)
-
-        return dot_rows
-    return None
 
 
 def _on_tape(data: Any, entry: tuple | None) -> Any:
@@ -445,7 +394,7 @@ def _run_backward(heads: Any, head_grads: Any, variables: list | None, retain_gr
     ``'null'`` gets a gradient; otherwise exactly those listed. Gradients are numpy arrays,
     or with ``create_graph`` NDArrays computed while recording. ``rows`` are the rows a
     row_sparse gradient stores when every operator reaching the variable declared them
-    (:func:`_sparse_rows`), else None (store the non-zero rows).
+    (the operators' ``sparse_grad_rows``), else None (store the non-zero rows).
     """
     heads = _as_list(heads)
     if not heads:

@@ -950,7 +950,7 @@ class Executor:
                    ) -> np.ndarray | None:
         """The rows MXNet's sparse kernels store in the row_sparse gradient of the argument
         in ``slot``: the union of those declared by every operator reading it (as
-        ``autograd._sparse_rows`` declares them for imperative autograd), None (the non-zero
+        their ``sparse_grad_rows`` declare them, as for imperative autograd), None (the non-zero
         rows, MXNet's dense fallback) when one reader declares none."""
         if stype != "row_sparse":
             return None
@@ -960,7 +960,8 @@ class Executor:
             if slot not in st.ins:
                 continue
             arrays = [bound[s] if s in bound else NDArray(vals[s], self._ctx) for s in st.ins]
-            fn = _ag._sparse_rows(st.op, st.attrs, arrays, [vals[s] for s in st.ins])
+            fn = (None if st.op.sparse_grad_rows is None
+                  else st.op.sparse_grad_rows(st.attrs, arrays, [vals[s] for s in st.ins]))
             for i, s in enumerate(st.ins):
                 if s == slot:
                     _ag._merge_rows(acc, 0, None if fn is None else fn(i, stype))
@@ -1421,16 +1422,8 @@ def _grad_stypes(heads: list, arg_nodes: list, stypes: dict) -> dict:
         return stypes.get(e[0], "default") if e[0].op is None else "default"
 
     def rsp(n: _graph.Node, i: int) -> bool:
-        name = n.op.name
-        if name == "_contrib_SparseEmbedding" or (name in _ag._EMBEDDING_OPS
-                                                  and n.parsed.sparse_grad):
-            return i == 1
-        if name == "dot":
-            return (i == 1 and var_stype(n.inputs[0]) == "csr" and not n.parsed.transpose_a
-                    and not n.parsed.transpose_b)
-        if name in ("elemwise_add", "elemwise_sub", "_grad_add"):
-            return all(var_stype(e) == "row_sparse" for e in n.inputs)
-        return False
+        infer = n.op.sparse_grad_stypes
+        return infer is not None and infer(n.parsed, [var_stype(e) for e in n.inputs])[i]
 
     return {n: "row_sparse" if readers.get(n) and all(rsp(r, i) for r, i in readers[n])
             else "default" for n in arg_nodes}

@@ -637,15 +637,14 @@ class _CachedOp:
         self._var_heads = [i for i, e in enumerate(sym._outputs) if e[0].op is None]
         self._exes: dict[tuple, Any] = {}
         self._callback: tuple[Callable, bool] | None = None
-        self._emb_inputs = self._sparse_embedding_inputs(pos)
+        self._sparse_inputs = self._sparse_grad_inputs(pos)
 
-    def _sparse_embedding_inputs(self, pos: dict[str, int]) -> dict[int, tuple[list[int], int]]:
-        """Inputs read only as the weight of ``Embedding(sparse_grad=True)`` nodes whose
-        indices are inputs too: ``{weight position: (index positions, input_dim)}``. A
-        row_sparse gradient of such a weight stores the rows looked up, as MXNet's CachedOp
+    def _sparse_grad_inputs(self, pos: dict[str, int]) -> dict[int, list]:
+        """Inputs read only by operators that make row_sparse gradients (their registry's
+        ``sparse_grad_stypes``: a sparse-grad Embedding's weight) and whose every input is a
+        graph input: ``{position: [(node, input index, positions of the node's inputs)]}``.
+        Their row_sparse gradients store the rows those operators declare, as MXNet's CachedOp
         stores them (the executor computes the gradient densely)."""
-        from ..autograd import _EMBEDDING_OPS
-
         uses: dict[str, list] = {}
         heads = {e[0].name for e in self._sym._outputs if e[0].op is None}
         for n in _graph.topo_order(self._sym._outputs):
@@ -656,17 +655,18 @@ class _CachedOp:
                     uses.setdefault(e[0].name, []).append((n, j))
         found = {}
         for name, consumers in uses.items():
-            datas, dims = [], set()
+            if name not in pos or name in heads:
+                continue
+            declared = []
             for n, j in consumers:
-                sparse = n.op.name == "_contrib_SparseEmbedding" or (
-                    n.op.name in _EMBEDDING_OPS and n.parsed.sparse_grad)
-                if not sparse or j != 1 or n.inputs[0][0].op is not None:
+                infer = n.op.sparse_grad_stypes
+                if (infer is None or n.op.sparse_grad_rows is None
+                        or any(e[0].op is not None or e[0].name not in pos for e in n.inputs)
+                        or not infer(n.parsed, ["default"] * len(n.inputs))[j]):
                     break
-                datas.append(pos[n.inputs[0][0].name])
-                dims.add(n.parsed.input_dim)
+                declared.append((n, j, [pos[e[0].name] for e in n.inputs]))
             else:
-                if name in pos and len(dims) == 1 and name not in heads:
-                    found[pos[name]] = (datas, dims.pop())
+                found[pos[name]] = declared
         return found
 
     def register_op_hook(self, callback: Callable, monitor_all: bool = False) -> None:
@@ -739,19 +739,24 @@ class _CachedOp:
             outs[i] = NDArray(outs[i]._data.copy(), ctx)
         if recording:
             autograd.record_custom(list(given), outs, self._backward_fn(exe, kept, len(cargs)),
-                                   sparse_rows=self._sparse_rows_fn(cargs))
+                                   sparse_rows=self._sparse_rows_fn(given, cargs))
         return outs
 
-    def _sparse_rows_fn(self, cargs: Sequence[NDArray]
+    def _sparse_rows_fn(self, given: Sequence[NDArray], cargs: Sequence[NDArray]
                         ) -> Callable[[int, str], np.ndarray | None] | None:
-        if not self._emb_inputs:
+        if not self._sparse_inputs:
             return None
-        datas = {i: [cargs[q]._data for q in qs] for i, (qs, _) in self._emb_inputs.items()}
 
         def sparse_rows(i: int, stype: str) -> np.ndarray | None:
-            if stype != "row_sparse" or i not in datas:
+            uses = self._sparse_inputs.get(i)
+            if stype != "row_sparse" or uses is None:
                 return None
-            return autograd.embedding_rows_of(datas[i], self._emb_inputs[i][1])
+            acc: dict[int, np.ndarray | None] = {}
+            for n, j, qs in uses:
+                rows = n.op.sparse_grad_rows(n.parsed, [given[q] for q in qs],
+                                             [cargs[q]._data for q in qs])
+                autograd._merge_rows(acc, 0, None if rows is None else rows(j, stype))
+            return acc.get(0)
 
         return sparse_rows
 

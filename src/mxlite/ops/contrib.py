@@ -44,6 +44,8 @@ from .nn import (
     _embedding_shape,
     _embedding_type,
     _weighted_inputs,
+    embedding_sparse_grad_rows,
+    embedding_sparse_grad_stypes,
 )
 from .registry import Attrs, same_shape
 
@@ -638,7 +640,8 @@ declare("_contrib_SparseEmbedding",
                 "dtype": P(dtypes(*_EMB_DTYPES), F32), "sparse_grad": P(BOOL, False)},
         inputs=("data", "weight"), infer_shape=_embedding_shape, infer_type=_embedding_type,
         forward=lambda attrs, inputs, ctx: _embedding_forward(attrs, inputs, ctx),
-        backward=_embedding_backward)
+        backward=_embedding_backward, sparse_grad_rows=embedding_sparse_grad_rows,
+        sparse_grad_stypes=embedding_sparse_grad_stypes)
 
 
 def _getnnz_shape(attrs: Attrs, ins: list, outs: list):

@@ -315,13 +315,19 @@ _ELEMWISE = [  # (canonical, kernel, aliases)
     ("_grad_add", "add", ()),
 ]
 
+def _both_row_sparse(attrs: Attrs, in_stypes: list) -> list[bool]:
+    return [all(t == "row_sparse" for t in in_stypes)] * 2
+
+
 for _name, _kernel, _aliases in _ELEMWISE:
     _fn, _dl, _dr = _BINARY[_kernel]
     _back, _graph = _binary_grads(_dl, _dr)
     # _grad_add (the executor's gradient sum) has no gradient of its own in MXNet.
     declare(_name, *_aliases, inputs=("lhs", "rhs"), infer_shape=same_shape,
             forward=_binary_forward(_fn), backward=None if _name == "_grad_add" else _back,
-            grad_graph=None if _name == "_grad_add" else _graph)
+            grad_graph=None if _name == "_grad_add" else _graph,
+            # row_sparse + row_sparse keeps row_sparse gradients (MXNet's storage inference)
+            sparse_grad_stypes=_both_row_sparse if _kernel in ("add", "sub") else None)
 
 # ----------------------------------------------------------------------------------------
 # Broadcast binaries.

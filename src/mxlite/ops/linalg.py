@@ -81,8 +81,26 @@ def _dot_backward(attrs, out_grads, inputs, outputs, ctx):
 _DOT_PARAMS = {"transpose_a": P(BOOL, False), "transpose_b": P(BOOL, False),
                "forward_stype": P(opt_enum("csr", "default", "row_sparse"), None)}
 
+def _dot_csr_lhs(attrs: Attrs, lhs_stype: str) -> bool:
+    """dot(csr, w), whose gradient in w MXNet computes row_sparse (dot(csr.T, ograd))."""
+    return lhs_stype == "csr" and not attrs.transpose_a and not attrs.transpose_b
+
+
+def _dot_sparse_grad_rows(attrs, arrays, ins):
+    if len(arrays) != 2 or not _dot_csr_lhs(attrs, arrays[0].stype):
+        return None
+    cols = arrays[0]._aux[1]  # the rows of w the csr reads
+
+    def rows(i: int, stype: str) -> np.ndarray | None:
+        return np.unique(cols).astype(np.int64) if i == 1 and stype == "row_sparse" else None
+
+    return rows
+
+
 declare("dot", "_sparse_dot", params=dict(_DOT_PARAMS), inputs=("lhs", "rhs"),
-        infer_shape=_dot_shape, forward=_dot_forward, backward=_dot_backward)
+        infer_shape=_dot_shape, forward=_dot_forward, backward=_dot_backward,
+        sparse_grad_rows=_dot_sparse_grad_rows,
+        sparse_grad_stypes=lambda attrs, st: [False, _dot_csr_lhs(attrs, st[0])])
 
 
 def _batch_dot_shape(attrs: Attrs, ins: list, outs: list):

@@ -1449,6 +1449,41 @@ def _embedding_backward(attrs, out_grads, inputs, outputs, ctx):
     return [None, dw]
 
 
+def embedding_rows(datas: list, input_dim: int) -> np.ndarray:
+    """The rows ``Embedding(sparse_grad=True)`` stores in its weight's row_sparse gradient
+    for the index arrays ``datas``: those looked up. Indices out of ``[0, input_dim - 1]``
+    raise MXNetError, as MXNet's sparse backward checks them where the dense one clips."""
+    for data in datas:
+        if data.size and (data.min() < 0 or data.max() > input_dim - 1):
+            raise MXNetError(f"Embedding input contains data out of bound: data must lie in "
+                             f"[0, input_dim - 1 = {input_dim - 1}] for sparse_grad=True")
+    return np.unique(np.concatenate([np.ravel(d) for d in datas]).astype(np.int64))
+
+
+def embedding_sparse_grad_rows(attrs, arrays, ins):
+    # MXNet's Embedding writes a row_sparse weight gradient exactly when sparse_grad is set
+    # (SparseEmbedding always) and refuses a gradient buffer of the other storage type
+    data = ins[0]
+    always = attrs.op.name == "_contrib_SparseEmbedding"
+
+    def rows(i: int, stype: str) -> np.ndarray | None:
+        if i != 1 or stype == "null":
+            return None
+        if always and stype != "row_sparse":
+            raise MXNetError(f"_contrib_SparseEmbedding writes a row_sparse gradient w.r.t. "
+                             f"weight; the weight's gradient stype is {stype}")
+        if not always and (stype == "row_sparse") != bool(attrs.sparse_grad):
+            raise MXNetError(f"Cannot use sparse_grad = {int(attrs.sparse_grad)}, while "
+                             f"stype of gradients w.r.t embedding weight is {stype}")
+        return embedding_rows([data], attrs.input_dim) if stype == "row_sparse" else None
+
+    return rows
+
+
+def embedding_sparse_grad_stypes(attrs, in_stypes):
+    return [False, attrs.op.name == "_contrib_SparseEmbedding" or bool(attrs.sparse_grad)]
+
+
 declare(
     "Embedding", "_npx_embedding", "_sparse_Embedding",
     params={"input_dim": P(INT), "output_dim": P(INT),
@@ -1456,6 +1491,7 @@ declare(
     inputs=("data", "weight"),
     infer_shape=_embedding_shape, infer_type=_embedding_type,
     forward=_embedding_forward, backward=_embedding_backward,
+    sparse_grad_rows=embedding_sparse_grad_rows, sparse_grad_stypes=embedding_sparse_grad_stypes,
 )
 
 # ----------------------------------------------------------------------------------------

@@ -410,6 +410,14 @@ class Op:
     # NDArray operators, and NDArrays in and out (None where these parameters have none).
     # Operators without one give gradients that cannot be.
     grad_graph: Callable | None = None
+    # MXNet's sparse backward kernels, for gradients stored row_sparse:
+    # ``sparse_grad_rows(attrs, arrays, ins)`` (the call's NDArrays and numpy inputs) gives
+    # ``rows(i, stype)``, the rows MXNet stores in input ``i``'s gradient of storage type
+    # ``stype`` (None: the non-zero rows, MXNet's dense fallback; it may refuse a storage
+    # type MXNet refuses); ``sparse_grad_stypes(attrs, in_stypes)`` says per input whether
+    # MXNet's storage inference makes its gradient row_sparse (``simple_bind``).
+    sparse_grad_rows: Callable | None = None
+    sparse_grad_stypes: Callable | None = None
     doc: str = ""
 
     # -- parameters -------------------------------------------------------------------
